@@ -1,0 +1,50 @@
+# Stepscope: the single command surface. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+LAKE   ?= demo-lake
+PORT   ?= 8501
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: help install browser test test-fast lint run demo bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## Create .venv and install pinned dependencies plus the project (editable)
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+browser: ## Install Debian's chromium and chromium-driver for the browser tests
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		echo "chromium: $$(chromium --version 2>/dev/null)"; \
+	else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: install browser ## Run the whole suite (unit, integration against moto, AppTest, headless Chromium)
+	$(BIN)/python -m pytest
+
+test-fast: install ## Unit tests only
+	$(BIN)/python -m pytest tests/unit
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+
+demo: install ## Build the demo lake in $(LAKE) if it is missing
+	@if [ -f "$(LAKE)/_stepscope.json" ]; then echo "demo lake: $(LAKE) (exists)"; \
+	else $(BIN)/python -m collectors demo --lake $(LAKE); fi
+
+run: demo ## Install, build the demo lake if missing, and serve the dashboard
+	STEPSCOPE_LAKE=$(abspath $(LAKE)) $(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+
+bench: install ## Run the benchmarks (prints figures)
+	$(BIN)/python bench/run_all.py
+
+clean: ## Remove the venv, caches and local lakes
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-lake test-artifacts
