@@ -1,0 +1,100 @@
+"""The lake writer: layout, schemas, merge-by-key, per-execution replacement, atomic files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from collectors.lake import PART_FILE, TABLES, Lake, dedupe_last, partition_dir, to_table
+
+T0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+
+def _exe(arn: str, status: str, domain: str = "payments", day: str = "2026-03-01") -> dict:
+    return {"execution_arn": arn, "status": status, "start_time": T0, "domain": domain, "date": day}
+
+
+def test_partition_paths_percent_encode_the_domain_and_duckdb_decodes_it(tmp_path):
+    lake = Lake(str(tmp_path))
+    assert partition_dir("executions", "Customer Care/EU", "2026-03-01") == (
+        "executions/domain=Customer%20Care%2FEU/date=2026-03-01"
+    )
+    lake.write_partitioned("executions", [_exe("a", "SUCCEEDED", domain="Customer Care/EU")])
+    got = duckdb.execute(
+        "select domain, date::varchar d from read_parquet($g, hive_partitioning=1)",
+        {"g": lake.table_glob("executions")},
+    ).fetchall()
+    assert got == [("Customer Care/EU", "2026-03-01")]
+    assert lake.partitions("executions") == [("Customer Care/EU", "2026-03-01")]
+
+
+def test_newer_row_replaces_older_row_with_the_same_key(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_exe("a", "RUNNING"), _exe("b", "FAILED")])
+    lake.write_partitioned("executions", [_exe("a", "SUCCEEDED")])
+    rows = {r["execution_arn"]: r["status"] for r in lake.read("executions").to_pylist()}
+    assert rows == {"a": "SUCCEEDED", "b": "FAILED"}
+
+
+def test_replace_executions_drops_rows_of_a_refetched_history(tmp_path):
+    lake = Lake(str(tmp_path))
+    old = [
+        {"execution_arn": "a", "entered_event_id": i, "state_name": f"s{i}", "domain": "d", "date": "2026-03-01"}
+        for i in (2, 5, 9)
+    ] + [{"execution_arn": "b", "entered_event_id": 2, "state_name": "x", "domain": "d", "date": "2026-03-01"}]
+    lake.write_partitioned("state_runs", old)
+    new = [{"execution_arn": "a", "entered_event_id": 2, "state_name": "s2", "domain": "d", "date": "2026-03-01"}]
+    lake.write_partitioned("state_runs", new, replace_executions=True)
+    keys = sorted((r["execution_arn"], r["entered_event_id"]) for r in lake.read("state_runs").to_pylist())
+    assert keys == [("a", 2), ("b", 2)]
+
+
+def test_rewriting_the_same_rows_leaves_identical_bytes(tmp_path):
+    lake = Lake(str(tmp_path))
+    rows = [_exe("a", "SUCCEEDED"), _exe("b", "FAILED")]
+    lake.write_partitioned("executions", rows)
+    path = tmp_path / partition_dir("executions", "payments", "2026-03-01") / PART_FILE
+    first = path.read_bytes()
+    lake.write_partitioned("executions", rows)
+    assert path.read_bytes() == first
+
+
+def test_files_have_the_declared_schema_and_no_temporary_files_remain(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_exe("a", "SUCCEEDED")])
+    lake.write("state_machines", [{"state_machine_arn": "arn:sm", "name": "n"}])
+    path = tmp_path / partition_dir("executions", "payments", "2026-03-01") / PART_FILE
+    schema = pq.read_schema(path)
+    assert schema.names == TABLES["executions"].schema.names
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert lake.read("state_machines").column("name").to_pylist() == ["n"]
+
+
+def test_write_checks_partition_arguments(tmp_path):
+    lake = Lake(str(tmp_path))
+    with pytest.raises(ValueError, match="domain and date are required"):
+        lake.write("executions", [_exe("a", "SUCCEEDED")])
+    with pytest.raises(ValueError, match="not allowed"):
+        lake.write("state_machines", [{"state_machine_arn": "x"}], domain="d", date="2026-03-01")
+
+
+def test_dedupe_keeps_the_last_row_per_key():
+    t = to_table("events", [
+        {"execution_arn": "a", "event_id": 1, "type": "old"},
+        {"execution_arn": "a", "event_id": 2, "type": "x"},
+        {"execution_arn": "a", "event_id": 1, "type": "new"},
+    ])
+    out = dedupe_last(t, ("execution_arn", "event_id")).to_pylist()
+    assert sorted((r["event_id"], r["type"]) for r in out) == [(1, "new"), (2, "x")]
+
+
+def test_meta_round_trip_and_missing_tables_read_empty(tmp_path):
+    lake = Lake(str(tmp_path / "new"))
+    assert lake.read_meta() is None
+    assert lake.read("events").num_rows == 0
+    lake.write_meta(source="demo", seed=3)
+    lake.write_meta(generated_at="x")
+    assert lake.read_meta() == {"format_version": 1, "source": "demo", "seed": 3, "generated_at": "x"}
