@@ -1,0 +1,272 @@
+"""Query benchmark: every question at lake scale, first call in a fresh process and warm call, peak
+memory, against the naive way (pandas reads the table, then filters) side by side. Prints figures.
+
+    python bench/bench_queries.py --lake /tmp/bench-lake --executions 10000000 [--builder simulate|columnar]
+
+The lake is reused when it exists. `simulate` (default when collectors.simulate exists) builds it with
+the demo simulator; `columnar` writes the same tables straight from numpy (minutes instead of hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from collectors.lake import TABLES, Lake, partition_dir  # noqa: E402
+
+END = datetime(2025, 3, 31, tzinfo=UTC)
+DOMAINS = ("payments", "customer-care", "ai-inference", "risk-compliance", "supply-chain")
+SM = "arn:aws:states:us-east-1:111122223333:stateMachine:"
+EX = "arn:aws:states:us-east-1:111122223333:execution:"
+ERRORS = ("States.TaskFailed", "Lambda.ServiceException", "States.Timeout", "Bedrock.ThrottlingException")
+STATES = ("Validate", "Enrich", "Call", "Notify")
+
+
+# -- lake builders ----------------------------------------------------------------------------------
+def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) -> None:
+    """Executions and state runs for 5 domains × 3 machines over `days` days, written per partition."""
+    rng = np.random.default_rng(seed)
+    lake = Lake(path)
+    machines = [(d, f"{d}-flow-{k}") for d in DOMAINS for k in range(3)]
+    lake.write("state_machines", [{"state_machine_arn": SM + n, "name": n, "domain": d, "type": "STANDARD",
+                                   "account_id": "111122223333", "region": "us-east-1", "definition": "{}"}
+                                  for d, n in machines])
+    per_part = executions // (len(DOMAINS) * days)
+    start0 = END - timedelta(days=days)
+    serial = 0
+    for day in range(days):
+        day_start = start0 + timedelta(days=day)
+        date = day_start.strftime("%Y-%m-%d")
+        for d in DOMAINS:
+            n = per_part
+            m_idx = rng.integers(0, 3, n)
+            names = np.array([f"{d}-flow-{k}" for k in range(3)], dtype=object)[m_idx]
+            start_ms = np.sort(rng.integers(0, 86_400_000, n)) + int(day_start.timestamp() * 1000)
+            # bimodal durations: fast path and a slow human/batch path
+            dur = np.where(rng.random(n) < 0.8, rng.lognormal(8, 0.6, n), rng.lognormal(11.5, 0.5, n)).astype(np.int64)
+            u = rng.random(n)
+            status = np.where(u < 0.02, "FAILED", np.where(u < 0.025, "TIMED_OUT", np.where(u < 0.027, "ABORTED",
+                              np.where(u < 0.03, "RUNNING", "SUCCEEDED")))).astype(object)
+            failed = np.isin(status, ["FAILED", "TIMED_OUT", "ABORTED"])
+            ids = np.arange(serial, serial + n)
+            serial += n
+            sm_arn = pc.binary_join_element_wise(SM, pa.array(names), "")
+            ex_name = pc.binary_join_element_wise("e", pc.cast(pa.array(ids), pa.string()), "")
+            ex_arn = pc.binary_join_element_wise(EX, pa.array(names), ":", ex_name, "")
+            err_i = rng.integers(0, len(ERRORS), n)
+            err = np.where(failed, np.array(ERRORS, dtype=object)[err_i], None)
+            fstate = np.where(failed, np.array(STATES, dtype=object)[rng.integers(0, 4, n)], None)
+            cause = pc.if_else(pa.array(failed), pc.binary_join_element_wise(
+                "Request ", pc.cast(pa.array(rng.integers(1, 10**9, n)), pa.string()),
+                " failed for order ", pc.cast(pa.array(ids), pa.string()), ""), pa.scalar(None, pa.string()))
+            running = status == "RUNNING"
+            ts = pa.array(start_ms, pa.timestamp("ms", tz="UTC"))
+            stop = pa.array(np.where(running, 0, start_ms + dur), pa.timestamp("ms", tz="UTC"), mask=running)
+            t = pa.table({
+                "execution_arn": ex_arn, "state_machine_arn": sm_arn, "state_machine_name": pa.array(names),
+                "account_id": pa.array(["111122223333"] * n), "region": pa.array(["us-east-1"] * n),
+                "name": ex_name, "status": pa.array(status), "start_time": ts, "stop_time": stop,
+                "duration_ms": pa.array(dur, mask=running), "error": pa.array(err, pa.string()),
+                "cause": cause, "failed_state": pa.array(fstate, pa.string()),
+                "redrive_count": pa.array((rng.random(n) < 0.005).astype(np.int32)),
+                "event_count": pa.array(np.full(n, 12, np.int32)), "history_complete": pa.array(np.ones(n, bool)),
+            })
+            _write(lake, "executions", t, d, date)
+            # three top-level state runs per execution: Validate → Call → Notify
+            k = 3
+            rep = np.repeat(np.arange(n), k)
+            sdur = rng.lognormal(6, 1, n * k).astype(np.int64)
+            st = np.tile(np.array(["Validate", "Call", "Notify"], dtype=object), n)
+            nxt = np.tile(np.array(["Call", "Notify", None], dtype=object), n)
+            sr_fail = np.zeros(n * k, bool)
+            sr_fail[rep * 0 + np.arange(n * k)] = False
+            sr_fail[np.arange(n)[failed] * k + 1] = True
+            sr = pa.table({
+                "execution_arn": pc.take(ex_arn, pa.array(rep)),
+                "entered_event_id": pa.array(np.tile(np.array([2, 5, 8]), n)),
+                "state_machine_arn": pc.take(sm_arn, pa.array(rep)),
+                "state_name": pa.array(st), "state_type": pa.array(["Task"] * (n * k)),
+                "entered_time": pa.array(start_ms[rep] + np.tile([0, 100, 200], n), pa.timestamp("ms", tz="UTC")),
+                "duration_ms": pa.array(sdur), "attempts": pa.array(rng.integers(1, 3, n * k).astype(np.int32)),
+                "status": pa.array(np.where(sr_fail, "FAILED", "SUCCEEDED")),
+                "next_state": pa.array(nxt, pa.string()),
+            })
+            _write(lake, "state_runs", sr, d, date)
+    lake.write_meta(source="demo")
+
+
+def _write(lake: Lake, table: str, t: pa.Table, domain: str, date: str) -> None:
+    schema = TABLES[table].schema
+    cols = [t.column(f.name).cast(f.type) if f.name in t.column_names else pa.nulls(len(t), f.type) for f in schema]
+    path = lake.path(partition_dir(table, domain, date))
+    os.makedirs(path, exist_ok=True)
+    pq.write_table(pa.Table.from_arrays(cols, schema=schema), f"{path}/part-0.parquet", compression="zstd",
+                   row_group_size=128 * 1024)
+
+
+def build_simulated(path: str, executions: int) -> None:
+    from collectors.simulate import build_demo
+
+    build_demo(path, days=90, executions=executions, seed=7, events="sample", progress=sys.stderr)
+
+
+# -- one measurement, run in a fresh process ---------------------------------------------------------
+def questions(lake: str) -> dict[str, str]:
+    """Question name → Python expression over `q` (queries) and `cfg`; periods relative to the lake end."""
+    info = json.loads(subprocess.run([sys.executable, __file__, "--probe", lake], capture_output=True, text=True,
+                                     check=True).stdout)
+    return {
+        "sla_report(domain)": "q.sla_report(cfg, S30, E, by='domain')",
+        "sla_report(machine)": "q.sla_report(cfg, S30, E, by='state_machine')",
+        "sla_attainment_series": "q.sla_attainment_series(cfg, S30, E, domain=D)",
+        "budget_burndown": "q.budget_burndown(cfg, E, domain=D)",
+        "burn_rate_alerts": "q.burn_rate_alerts(cfg, E)",
+        "failures_by_machine_hour": "q.failures_by_machine_hour(S7, E)",
+        "failures_by_state_day": "q.failures_by_state_day(S30, E, domain=D)",
+        "failures_by_error_machine": "q.failures_by_error_machine(S7, E)",
+        "error_groups": "q.error_groups(S7, E, domain=D)",
+        "triage_list(100)": "q.triage_list(S7, E, limit=100)",
+        "execution(arn)": f"q.execution({info['arn']!r})",
+        "execution(arn, hints)": f"q.execution({info['arn']!r}, domain={info['domain']!r}, day=DAY)",
+        "flow_states": f"q.flow_states({info['sm']!r}, S7, E)",
+        "flow_edges": f"q.flow_edges({info['sm']!r}, S7, E)",
+        "flow_paths": f"q.flow_paths({info['sm']!r}, S7, E)",
+        "state_durations": f"q.state_durations({info['sm']!r}, S7, E)",
+        "audit_rows(30d)": "q.audit_rows(D, S30, E, cfg)",
+        "domains": "q.domains()",
+    } | {"_info": json.dumps(info)}
+
+
+NAIVE = {
+    # pandas reads the executions (or state_runs) table, then filters and aggregates in memory
+    "sla_report(domain)": "ex(); f = X[(X.start_time >= S30) & (X.start_time < E) & X.status.isin(TERM)]; "
+                          "f.groupby('domain').agg(n=('status', 'size'), p95=('duration_ms', lambda s: s.quantile(.95)))",
+    "failures_by_machine_hour": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL)]; "
+                                "f.groupby([f.state_machine_arn, f.start_time.dt.hour]).size()",
+    "error_groups": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL) & (X.domain == D)]; "
+                    "f.assign(p=f.cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['error', 'failed_state', 'p']).size()",
+    "triage_list(100)": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL)]; f.nlargest(100, 'start_time')",
+    "execution(arn)": "ex(); X[X.execution_arn == ARN]",
+    "flow_states": "sr(); f = R[(R.entered_time >= S7) & (R.entered_time < E) & (R.state_machine_arn == SMA)]; "
+                   "f.groupby('state_name').duration_ms.quantile(.95)",
+    "audit_rows(30d)": "ex(); X[(X.domain == D) & (X.start_time >= S30) & (X.start_time < E)].sort_values(['start_time', 'execution_arn'])",
+}
+
+PRELUDE = """
+import json, sys, time, resource
+from datetime import datetime, timedelta, timezone
+info = json.loads(sys.argv[2]); lake = sys.argv[1]
+E = datetime.fromisoformat(info['end']); S30 = E - timedelta(days=30); S7 = E - timedelta(days=7)
+D = info['domain']; DAY = datetime.fromisoformat(info['day']).date(); ARN = info['arn']; SMA = info['sm']
+TERM = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']; FAIL = TERM[1:]
+"""
+
+RUN_FAST = PRELUDE + """
+t0 = time.perf_counter()
+import queries
+from queries import sla_config
+q = queries.connect(lake)
+cfg = sla_config.load(sys.argv[4]) if len(sys.argv) > 4 else sla_config.default()
+t1 = time.perf_counter(); r = EXPR; t2 = time.perf_counter(); r = EXPR; t3 = time.perf_counter()
+print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "import_ms": (t1 - t0) * 1000,
+                  "rows": len(r) if r is not None else 0,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RUN_NAIVE = PRELUDE + """
+import pandas as pd
+X = R = None
+def ex():
+    global X
+    X = pd.read_parquet(lake + '/executions')
+def sr():
+    global R
+    R = pd.read_parquet(lake + '/state_runs')
+t1 = time.perf_counter()
+EXPR
+t2 = time.perf_counter()
+print(json.dumps({"ms": (t2 - t1) * 1000, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(code: str, lake: str, info: str, *extra: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, lake, info, *extra], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def probe(lake: str) -> None:
+    import queries
+
+    q = queries.connect(lake)
+    info = q.lake_info()
+    end = info["last_start"].astimezone(UTC) + timedelta(seconds=1)
+    dom = q.domains().sort_values("executions").iloc[-1]["domain"]
+    tl = q.triage_list(end - timedelta(days=10), end, domain=dom, limit=1)
+    ex = q.execution(tl["execution_arn"].iloc[0])
+    print(json.dumps({"end": end.isoformat(), "domain": dom, "arn": ex["execution_arn"], "sm": ex["state_machine_arn"],
+                      "day": str(ex["date"]), "executions": info["executions"]}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--lake", default="/tmp/stepscope-bench-lake")
+    p.add_argument("--executions", type=int, default=10_000_000)
+    p.add_argument("--builder", choices=("simulate", "columnar"), default=None)
+    p.add_argument("--config", default=os.path.join(ROOT, "slas.yaml"))
+    p.add_argument("--no-naive", action="store_true")
+    p.add_argument("--probe")
+    a = p.parse_args()
+    if a.probe:
+        probe(a.probe)
+        return
+    if not os.path.exists(os.path.join(a.lake, "_stepscope.json")):
+        builder = a.builder
+        if builder is None:
+            try:
+                import collectors.simulate  # noqa: F401
+                builder = "simulate"
+            except ImportError:
+                builder = "columnar"
+        t0 = time.perf_counter()
+        (build_simulated if builder == "simulate" else build_columnar)(a.lake, a.executions)
+        print(f"built {a.lake} with {builder} in {time.perf_counter() - t0:.0f} s")
+    qs = questions(a.lake)
+    info = qs.pop("_info")
+    print(f"lake {a.lake}: {json.loads(info)['executions']:,} executions; {os.cpu_count()} cores")
+    print(f"{'question':28} {'first ms':>9} {'warm ms':>8} {'peak MiB':>9} {'rows':>6} | {'naive ms':>9} {'naive MiB':>9} {'speed-up':>8}")
+    for name, expr in qs.items():
+        fast = run(RUN_FAST.replace("EXPR", expr), a.lake, info, "x", a.config)
+        if "error" in fast:
+            print(f"{name:28} ERROR {fast['error']}")
+            continue
+        line = f"{name:28} {fast['first_ms']:9.0f} {fast['warm_ms']:8.0f} {fast['peak_mib']:9.0f} {fast['rows']:6d} |"
+        if name in NAIVE and not a.no_naive:
+            naive = run(RUN_NAIVE.replace("EXPR", NAIVE[name]), a.lake, info)
+            if "error" in naive:
+                line += f" naive error: {naive['error']}"
+            else:
+                line += f" {naive['ms']:9.0f} {naive['peak_mib']:9.0f} {naive['ms'] / fast['first_ms']:7.1f}×"
+        print(line, flush=True)
+    print(f"(peak = max RSS of the process, Python + pandas + DuckDB; bench ran at {time.strftime('%F %T')}; "
+          f"rusage {resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s CPU in children)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,454 @@
+"""`Queries`: one DuckDB database over one lake; each method runs one question file on its own cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from collectors.lake import TABLES, Lake
+from queries import sla
+from queries.loader import load_sql, params_of
+from queries.sla_config import Objective, SlaConfig
+from queries.source import LakeSource
+
+# DuckDB's default (50) makes LIMIT n lists above it materialise every column of every row.
+LATE_MATERIALIZATION_ROWS = 1000
+TS_COLUMNS = ("start_time", "stop_time", "first_seen", "last_seen", "ts", "bucket", "entered_time",
+              "exited_time", "timestamp", "redrive_date", "watermark", "last_collected_at", "collected_at",
+              "creation_date", "first_start", "last_start", "day")
+
+
+_ZERO_COLUMNS = ("executions", "succeeded", "failed", "first_attempt_succeeded", "redriven", "within_threshold",
+                 "excluded")
+REPORT_COLUMNS = [
+    "key", "domain", "state_machine_arn", "state_machine_name", "period_start", "period_end", "executions",
+    "succeeded", "failed", "first_attempt_succeeded", "redriven", "success_rate", "first_attempt_success_rate",
+    "p50_ms", "p95_ms", "p99_ms", "within_threshold", "within_threshold_share", "excluded", "success_objective",
+    "latency_threshold_ms", "latency_objective", "latency_p95_max_ms", "window", "min_executions", "attainment",
+    "budget_total", "budget_consumed", "budget_remaining", "latency_budget_total", "latency_budget_consumed",
+    "latency_budget_remaining", "status", "owner",
+]
+
+
+def connect(lake_uri: str, *, memory_limit: str | None = None, threads: int | None = None) -> Queries:
+    """Open the lake at a local path or s3:// URI (the lake need not exist yet)."""
+    return Queries(lake_uri, memory_limit=memory_limit, threads=threads)
+
+
+def _utc(ts: datetime | date, name: str) -> datetime:
+    if isinstance(ts, datetime):
+        if ts.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware (UTC), got naive {ts.isoformat()}")
+        return ts.astimezone(UTC)
+    if isinstance(ts, date):
+        return datetime(ts.year, ts.month, ts.day, tzinfo=UTC)
+    raise TypeError(f"{name} must be a datetime or date, got {type(ts).__name__}")
+
+
+def _period(start: datetime | date, end: datetime | date) -> dict[str, Any]:
+    """Bound parameters of a half-open period, with the partition dates that can hold it."""
+    s, e = _utc(start, "start"), _utc(end, "end")
+    if e <= s:
+        raise ValueError(f"end ({e.isoformat()}) must be after start ({s.isoformat()})")
+    return {"start": s, "end": e, "d0": s.date(), "d1": (e - timedelta(microseconds=1)).date()}
+
+
+def _exclusion_params(config: SlaConfig) -> dict[str, Any]:
+    ex = config.exclusions
+    return {"xd": [x.domain for x in ex], "xm": [x.state_machine for x in ex],
+            "xs": [x.start for x in ex], "xe": [x.end for x in ex]}
+
+
+class Queries:
+    """Answers every question the pages and exports ask; thread-safe (a fresh cursor per call)."""
+
+    def __init__(self, lake_uri: str, *, memory_limit: str | None = None, threads: int | None = None):
+        self.lake = Lake(lake_uri)
+        self.source = LakeSource(self.lake)
+        config: dict[str, Any] = {"late_materialization_max_rows": LATE_MATERIALIZATION_ROWS}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        self._con = duckdb.connect(config=config)
+        # Set after connecting: these need the bundled icu/parquet extensions loaded first.
+        self._con.execute("SET TimeZone = 'UTC'")  # hour(), date_trunc() and dates are UTC, like the lake
+        self._con.execute("SET parquet_metadata_cache = true")  # footers are read once per file, not per query
+        self._locations: dict[str, tuple[str, date]] = {}
+        if self.lake.uri.startswith("s3://"):
+            self._con.execute("INSTALL httpfs; LOAD httpfs;")
+        self._con.execute(load_sql("base"))
+
+    def close(self) -> None:
+        """Release the database and the empty stand-in files."""
+        self._con.close()
+        self.source.close()
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _run(self, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+        wanted = params_of(name)
+        bound = {k: v for k, v in params.items() if k in wanted}
+        for table in TABLES:
+            if f"{table}_glob" in wanted:
+                bound[f"{table}_glob"] = self.source.glob(table)
+        missing = wanted - bound.keys()
+        if missing:
+            raise TypeError(f"query {name!r} needs parameters {sorted(missing)}")
+        cur = self._con.cursor()
+        return cur.execute(load_sql(name), bound)
+
+    def _df(self, name: str, **params: Any) -> pd.DataFrame:
+        df = self._run(name, **params).df()
+        for col in df.columns:
+            if col in TS_COLUMNS and pd.api.types.is_datetime64_any_dtype(df[col]):
+                df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
+        return df
+
+    def _machine_domain(self, state_machine_arn: str) -> str | None:
+        row = self._run("machine_domain", state_machine_arn=state_machine_arn).fetchone()
+        return row[0] if row else None
+
+    # -- lake ------------------------------------------------------------------------------------
+    def lake_info(self) -> dict[str, Any]:
+        """Source ('demo'/'aws', None without a lake), tables present, execution counts and time span."""
+        meta = self.lake.read_meta()
+        row = self._run("lake_summary").fetchone()
+        assert row is not None
+        return {
+            "uri": self.lake.uri,
+            "source": (meta or {}).get("source"),
+            "meta": meta,
+            "tables": [t for t in TABLES if self.source.present(t)],
+            "executions": row[0],
+            "first_start": row[1],
+            "last_start": row[2],
+            "domains": row[3],
+            "state_machines": row[4],
+        }
+
+    def domains(self) -> pd.DataFrame:
+        """[domain, state_machines, executions] for every domain seen in state machines or executions."""
+        return self._df("domains")
+
+    def state_machines(self, domain: str | None = None) -> pd.DataFrame:
+        """State machines (one row each, with definition and executions count), optionally of one domain."""
+        return self._df("state_machines", domain=domain)
+
+    # -- SLA -------------------------------------------------------------------------------------
+    def _objectives(self, config: SlaConfig, by: str, domain: str | None) -> tuple[dict[str, Objective], pd.DataFrame]:
+        """Objective per report key (domain name or machine ARN) for every key the lake knows."""
+        machines = self.state_machines(domain)[["state_machine_arn", "name", "domain"]]
+        if by == "domain":
+            keys = set(machines["domain"].dropna()) | set(config.domains)
+            if domain is not None:
+                keys = {domain}
+            return {k: config.for_domain(k) for k in keys}, machines
+        return {r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
+                for r in machines.itertuples()}, machines
+
+    def _threshold_params(self, objectives: dict[str, Objective], default: Objective) -> dict[str, Any]:
+        keys = sorted(objectives)
+        return {
+            "thr_keys": keys,
+            "thr_ms": [_ms(objectives[k].latency_threshold_s) for k in keys],
+            "thr_default_ms": _ms(default.latency_threshold_s),
+        }
+
+    def sla_report(self, config: SlaConfig, start: datetime | date | None = None, end: datetime | date | None = None,
+                   by: str = "domain", domain: str | None = None) -> pd.DataFrame:
+        """One row per domain (or state machine): volumes, success, latency, budget, status.
+
+        Columns: key, domain, state_machine_arn, state_machine_name, executions, succeeded, failed,
+        first_attempt_succeeded, redriven, success_rate, first_attempt_success_rate, p50_ms, p95_ms,
+        p99_ms, within_threshold, within_threshold_share, excluded, success_objective,
+        latency_threshold_ms, latency_objective, latency_p95_max_ms, window, period_start, period_end,
+        attainment (= success_rate, the SLI compared with success_objective), budget_total (failures
+        allowed), budget_consumed (failures), budget_remaining (fraction, < 0 when overspent), the
+        same three for latency, status (OK/WARNING/BREACHED/INSUFFICIENT_DATA), owner.
+        Without start, each row uses its own objective's window ending at `end` (default now).
+        """
+        if by not in ("domain", "state_machine"):
+            raise ValueError(f"by must be 'domain' or 'state_machine', got {by!r}")
+        end_ts = _utc(end, "end") if end is not None else datetime.now(UTC)
+        objectives, machines = self._objectives(config, by, domain)
+        if start is not None:
+            groups = {(_utc(start, "start"), end_ts): list(objectives)}
+        else:
+            groups: dict[tuple[datetime, datetime], list[str]] = {}
+            for key, obj in objectives.items():
+                groups.setdefault((obj.window_start(end_ts), end_ts), []).append(key)
+            groups = groups or {(config.defaults.window_start(end_ts), end_ts): []}
+        names = dict(zip(machines["state_machine_arn"], machines["name"], strict=False))
+        doms = dict(zip(machines["state_machine_arn"], machines["domain"], strict=False))
+        records: list[dict[str, Any]] = []
+        for (s, e), keys in sorted(groups.items()):
+            rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **_period(s, e),
+                             **self._threshold_params(objectives, config.defaults),
+                             **_exclusion_params(config)).df().to_dict("records")
+            wanted = set(keys) if start is None else None
+            records += [{**r, "period_start": s, "period_end": e} for r in rows if wanted is None or r["key"] in wanted]
+            # Keys with an objective but no executions still get a row (INSUFFICIENT_DATA).
+            seen = {r["key"] for r in records}
+            for key in sorted(k for k in (keys if start is None else objectives) if k not in seen):
+                records.append({"key": key, "domain": key if by == "domain" else doms.get(key),
+                                "state_machine_arn": None if by == "domain" else key,
+                                "state_machine_name": None if by == "domain" else names.get(key),
+                                **dict.fromkeys(_ZERO_COLUMNS, 0), "period_start": s, "period_end": e})
+        out = []
+        for r in records:
+            fig = sla.evaluate(r, objectives.get(r["key"], config.defaults))
+            if fig["latency_threshold_ms"] is None:
+                r["within_threshold"] = r["within_threshold_share"] = None
+            out.append({**r, **fig})
+        return pd.DataFrame(out, columns=REPORT_COLUMNS).sort_values("key", ignore_index=True)
+
+    def sla_attainment_series(self, config: SlaConfig, start: datetime | date, end: datetime | date,
+                              grain: str = "day", domain: str | None = None,
+                              state_machine_arn: str | None = None) -> pd.DataFrame:
+        """Per day/week/month: executions, success rate (eventual and first attempt), share within the
+        latency threshold, the objectives, and whether each bucket met them."""
+        if grain not in ("day", "week", "month"):
+            raise ValueError(f"grain must be day, week or month, got {grain!r}")
+        obj = self._scope_objective(config, domain, state_machine_arn)
+        if state_machine_arn and domain is None:
+            domain = self._machine_domain(state_machine_arn)
+        df = self._df("sla_series", grain=grain, domain=domain, state_machine_arn=state_machine_arn,
+                      thr_ms=_ms(obj.latency_threshold_s), **_period(start, end), **_exclusion_params(config))
+        df["success_objective"] = obj.success
+        df["latency_objective"] = obj.latency_objective
+        df["success_met"] = df["success_rate"] >= obj.success
+        df["latency_met"] = (df["within_threshold_share"] >= obj.latency_objective
+                             if obj.latency_objective else None)
+        return df
+
+    def _scope_objective(self, config: SlaConfig, domain: str | None, state_machine_arn: str | None) -> Objective:
+        if state_machine_arn:
+            m = self.state_machines()
+            row = m[m["state_machine_arn"] == state_machine_arn]
+            name = row["name"].iloc[0] if len(row) else None
+            dom = row["domain"].iloc[0] if len(row) else domain
+            return config.for_machine(state_machine_arn, name, dom)
+        return config.for_domain(domain) if domain else config.defaults
+
+    def budget_burndown(self, config: SlaConfig, end: datetime | date, domain: str | None = None,
+                        state_machine_arn: str | None = None) -> pd.DataFrame:
+        """Error budget left over the SLA window ending at `end`, one point per day.
+
+        Columns: ts (end of the day, or `end`), executions, failed (cumulative), budget_total (failures
+        allowed so far), budget_remaining (fraction of the window's budget), ideal_remaining (linear).
+        The budget is (1 - objective) × executions in the whole window up to `end`.
+        """
+        obj = self._scope_objective(config, domain, state_machine_arn)
+        end_ts = _utc(end, "end")
+        start_ts = obj.window_start(end_ts)
+        if state_machine_arn and domain is None:
+            domain = self._machine_domain(state_machine_arn)
+        df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn,
+                      **_period(start_ts, end_ts), **_exclusion_params(config))
+        total = int(df["executions"].iloc[-1]) if len(df) else 0
+        allowed = (1 - obj.success) * total
+        df["budget_total"] = allowed
+        df["budget_remaining"] = [1 - f / allowed if allowed else None for f in df["failed"]]
+        span = (end_ts - start_ts).total_seconds()
+        df["ideal_remaining"] = [1 - (t - start_ts).total_seconds() / span for t in df["ts"]]
+        return df
+
+    def burn_rate_alerts(self, config: SlaConfig, now: datetime | date | None = None,
+                         domain: str | None = None) -> pd.DataFrame:
+        """SRE-workbook multiwindow burn-rate alerts per domain and per state machine.
+
+        One row per scope × rule: domain, state_machine_arn (None for the domain row),
+        state_machine_name, severity (page/ticket), long_window, short_window, threshold,
+        long_executions, long_failed, long_burn, short_executions, short_failed, short_burn, firing
+        (both burns at or above the threshold).
+        """
+        now_ts = _utc(now, "now") if now is not None else datetime.now(UTC)
+        longest = max(r.long_window_s for r in sla.BURN_RULES)
+        windows = sorted({w for r in sla.BURN_RULES for w in (r.long_window_s, r.short_window_s)})
+        period = _period(now_ts - timedelta(seconds=longest), now_ts)
+        counts = self._df("burn_rates", domain=domain, window_starts=[now_ts - timedelta(seconds=w) for w in windows],
+                          **period, **_exclusion_params(config))
+        rows = []
+        for r in counts.to_dict("records"):
+            obj = (config.for_domain(r["domain"]) if r["state_machine_arn"] is None
+                   else config.for_machine(r["state_machine_arn"], r["state_machine_name"], r["domain"]))
+            window_s = (now_ts - obj.window_start(now_ts)).total_seconds()
+            by_window = {w: (r["executions"][i], r["failed"][i]) for i, w in enumerate(windows)}
+            for rule in sla.BURN_RULES:
+                (ln, lf), (sn, sf) = by_window[rule.long_window_s], by_window[rule.short_window_s]
+                threshold = rule.threshold(window_s)
+                long_burn, short_burn = sla.burn_rate(lf, ln, obj.success), sla.burn_rate(sf, sn, obj.success)
+                rows.append({
+                    "domain": r["domain"], "state_machine_arn": r["state_machine_arn"],
+                    "state_machine_name": r["state_machine_name"] if r["state_machine_arn"] else None,
+                    "severity": rule.severity,
+                    "long_window": _span(rule.long_window_s), "short_window": _span(rule.short_window_s),
+                    "threshold": round(threshold, 6), "long_executions": ln, "long_failed": lf,
+                    "long_burn": long_burn, "short_executions": sn, "short_failed": sf, "short_burn": short_burn,
+                    "firing": bool(long_burn is not None and short_burn is not None
+                                   and long_burn >= threshold and short_burn >= threshold),
+                })
+        cols = ["domain", "state_machine_arn", "state_machine_name", "severity", "long_window", "short_window",
+                "threshold", "long_executions", "long_failed", "long_burn", "short_executions", "short_failed",
+                "short_burn", "firing"]
+        return pd.DataFrame(rows, columns=cols)
+
+    # -- failures --------------------------------------------------------------------------------
+    def failures_by_machine_hour(self, start: datetime | date, end: datetime | date,
+                                 domain: str | None = None) -> pd.DataFrame:
+        """Heatmap cells [state_machine_arn, state_machine_name, domain, hour (0-23 UTC), failures]."""
+        return self._df("failures_by_machine_hour", domain=domain, **_period(start, end))
+
+    def failures_by_state_day(self, start: datetime | date, end: datetime | date, domain: str | None = None,
+                              state_machine_arn: str | None = None) -> pd.DataFrame:
+        """Heatmap cells [day, failed_state, failures] (the state where failed executions stopped)."""
+        return self._df("failures_by_state_day", domain=domain, state_machine_arn=state_machine_arn,
+                        **_period(start, end))
+
+    def failures_by_error_machine(self, start: datetime | date, end: datetime | date,
+                                  domain: str | None = None) -> pd.DataFrame:
+        """Heatmap cells [error, state_machine_arn, state_machine_name, failures]."""
+        return self._df("failures_by_error_machine", domain=domain, **_period(start, end))
+
+    def error_groups(self, start: datetime | date, end: datetime | date, domain: str | None = None,
+                     state_machine_arn: str | None = None, lookback_days: int = 30) -> pd.DataFrame:
+        """Failures grouped by signature (error + failed state + normalised cause), biggest first.
+
+        Columns: signature, error, failed_state, cause_pattern, sample_cause, count, machines,
+        first_seen, last_seen (within the lookback + period), daily (counts per day of the period),
+        trend ('rising'/'falling'/'steady': second half of the period against the first),
+        is_new (first seen inside the period), sample_execution_arn.
+        """
+        p = _period(start, end)
+        p["lookback_start"] = p["start"] - timedelta(days=lookback_days)
+        p["lookback_d0"] = p["lookback_start"].date()
+        df = self._df("error_groups", domain=domain, state_machine_arn=state_machine_arn, **p)
+        df["trend"] = [_trend(list(d)) for d in df["daily"]]
+        return df
+
+    def triage_list(self, start: datetime | date, end: datetime | date, domain: str | None = None,
+                    state_machine_arn: str | None = None, limit: int = 100) -> pd.DataFrame:
+        """Most recent failed/timed-out/aborted executions with failed state, error, cause, duration, redrive."""
+        return self._df("triage_list", domain=domain, state_machine_arn=state_machine_arn, limit=int(limit),
+                        **_period(start, end))
+
+    # -- one execution ---------------------------------------------------------------------------
+    def execution(self, arn: str, domain: str | None = None, day: date | None = None) -> dict[str, Any] | None:
+        """One execution's row (with `domain` and `date`), or None. `domain`/`day` hints make it faster;
+        without them the machine's domain (from the ARN) narrows the search."""
+        if domain is None:
+            domain = self._machine_domain(_machine_arn_of(arn))
+        df = self._df("execution", execution_arn=arn, domain=domain, day=day)
+        if not len(df) and domain is not None:  # the hint was wrong: search everywhere
+            df = self._df("execution", execution_arn=arn, domain=None, day=None)
+        if not len(df):
+            return None
+        row = df.drop(columns=["is_failed", "is_succeeded", "is_terminal"]).iloc[0].to_dict()
+        row["date"] = pd.Timestamp(row["date"]).date()
+        self._locations[arn] = (row["domain"], row["date"])
+        return {k: (None if _isna(v) else v) for k, v in row.items()}
+
+    def _locate(self, arn: str) -> tuple[str, date] | None:
+        if arn not in self._locations and self.execution(arn) is None:
+            return None
+        return self._locations[arn]
+
+    def execution_state_runs(self, arn: str) -> pd.DataFrame:
+        """The execution's state runs in event order (Map/Parallel children carry parent_state, iteration)."""
+        loc = self._locate(arn)
+        return self._df("execution_state_runs", execution_arn=arn, domain=loc[0] if loc else None,
+                        day=loc[1] if loc else None)
+
+    def execution_events(self, arn: str) -> pd.DataFrame:
+        """The execution's history events in id order."""
+        loc = self._locate(arn)
+        return self._df("execution_events", execution_arn=arn, domain=loc[0] if loc else None,
+                        day=loc[1] if loc else None)
+
+    # -- flow of one state machine ---------------------------------------------------------------
+    def _flow(self, name: str, state_machine_arn: str, start: datetime | date, end: datetime | date,
+              **extra: Any) -> pd.DataFrame:
+        return self._df(name, state_machine_arn=state_machine_arn,
+                        domain=self._machine_domain(state_machine_arn), **_period(start, end), **extra)
+
+    def flow_states(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+        """Per state: visits, executions, failures, caught, retries, p50_ms, p95_ms (state runs entered in the period)."""
+        return self._flow("flow_states", state_machine_arn, start, end)
+
+    def flow_edges(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+        """Transitions taken: [parent_state, from_state, to_state, count]."""
+        return self._flow("flow_edges", state_machine_arn, start, end)
+
+    def flow_paths(self, state_machine_arn: str, start: datetime | date, end: datetime | date,
+                   limit: int = 10) -> pd.DataFrame:
+        """Most common top-level paths: [path (states joined by ' → '), states, executions, share, failed,
+        sample_execution_arn]."""
+        return self._flow("flow_paths", state_machine_arn, start, end, limit=int(limit))
+
+    def state_durations(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+        """Per state: runs, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms (exact)."""
+        return self._flow("state_durations", state_machine_arn, start, end)
+
+    # -- audit and operations --------------------------------------------------------------------
+    def audit_rows(self, domain: str, start: datetime | date, end: datetime | date,
+                   config: SlaConfig | None = None) -> pd.DataFrame:
+        """One row per execution of a domain started in the period, in (start_time, execution_arn) order.
+
+        `sla_met`: succeeded within the machine's latency threshold (if any); None while not terminal
+        or inside a maintenance exclusion. Without a config, the defaults apply.
+        """
+        from queries import sla_config
+
+        config = config or sla_config.default()
+        objectives, _ = self._objectives(config, "state_machine", domain)
+        return self._df("audit_rows", domain=domain, **_period(start, end),
+                        **self._threshold_params(objectives, config.for_domain(domain)),
+                        **_exclusion_params(config))
+
+    def collection_health(self, now: datetime | date | None = None) -> pd.DataFrame:
+        """Per state machine: last_collected_at, watermark, open_executions, incomplete_histories,
+        last_error, lag_s (now - last_collected_at). Empty for a lake never collected from AWS."""
+        now_ts = _utc(now, "now") if now is not None else datetime.now(UTC)
+        return self._df("collection_health", now=now_ts)
+
+
+def _ms(seconds: float | None) -> int | None:
+    return int(round(seconds * 1000)) if seconds is not None else None
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _trend(daily: list[int]) -> str:
+    """'rising', 'falling' or 'steady': the second half of the period against the first."""
+    if len(daily) < 2:
+        return "steady"
+    half = len(daily) // 2
+    first, second = sum(daily[:half]) / half, sum(daily[-half:]) / half
+    if second > 1.5 * first and second - first >= 1:
+        return "rising"
+    if first > 1.5 * second and first - second >= 1:
+        return "falling"
+    return "steady"
+
+
+def _machine_arn_of(execution_arn: str) -> str:
+    """arn:aws:states:r:a:execution:machine:name → arn:aws:states:r:a:stateMachine:machine."""
+    parts = execution_arn.split(":")
+    if len(parts) >= 8 and parts[5] in ("execution", "express"):
+        return ":".join([*parts[:5], "stateMachine", parts[6]])
+    return ""
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,254 @@
+"""SLA configuration: objectives per domain and per state machine, read from YAML and validated.
+
+    version: 1
+    defaults:                       # every key optional here and below
+      success_objective: 99.5%      # share of executions that succeed (eventually, after redrives)
+      latency:
+        threshold_s: 120            # an execution "finishes in time" within this many seconds
+        objective: 95%              # share of executions that must finish in time
+        p95_max_s: 300              # optional: p95 duration must not exceed this
+      window: 30d                   # 7d, 28d, 30d (rolling) or calendar_month
+      min_executions: 20            # fewer executions than this → INSUFFICIENT_DATA
+      warning_budget_remaining: 25% # WARNING when less error budget than this is left
+      owner: platform-team
+      exclusions:                   # maintenance: executions started inside are not judged
+        - {start: 2025-01-04T22:00:00Z, end: 2025-01-05T02:00:00Z, reason: database upgrade}
+    domains:
+      payments: {success_objective: 99.9%, owner: payments-oncall}
+    state_machines:                 # keyed by state machine name or ARN
+      settle-payments: {latency: {threshold_s: 300}}
+
+A state machine's objective is defaults, overridden by its domain's, overridden by its own.
+Any wrong key, type or value raises `SlaConfigError` naming the file, the path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import yaml
+
+WINDOWS = ("7d", "28d", "30d", "calendar_month")
+_TOP_KEYS = ("version", "defaults", "domains", "state_machines")
+_OBJ_KEYS = ("success_objective", "latency", "window", "min_executions", "warning_budget_remaining",
+             "owner", "exclusions")
+_LAT_KEYS = ("threshold_s", "objective", "p95_max_s")
+_EXCL_KEYS = ("start", "end", "reason")
+DEFAULT_PATH_ENV = "STEPSCOPE_SLAS"
+
+
+class SlaConfigError(ValueError):
+    """An SLA file that does not validate; the message names the file, the path and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    start: datetime
+    end: datetime
+    reason: str = ""
+    domain: str | None = None          # None: every domain
+    state_machine: str | None = None   # name or ARN; None: every machine of the scope
+
+
+@dataclass(frozen=True)
+class Objective:
+    success: float = 0.99
+    latency_threshold_s: float | None = None
+    latency_objective: float | None = None
+    latency_p95_max_s: float | None = None
+    window: str = "30d"
+    min_executions: int = 20
+    warning_budget_remaining: float = 0.25
+    owner: str | None = None
+
+    def window_start(self, end: datetime) -> datetime:
+        """Start of the SLA window that ends at `end`."""
+        if self.window == "calendar_month":
+            return end.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return end - timedelta(days=int(self.window[:-1]))
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    source: str
+    defaults: Objective = Objective()
+    domains: Mapping[str, Objective] = field(default_factory=dict)
+    machine_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    exclusions: tuple[Exclusion, ...] = ()
+
+    def for_domain(self, domain: str | None) -> Objective:
+        """Objective of a domain (defaults when the domain has none)."""
+        return self.domains.get(domain or "", self.defaults)
+
+    def for_machine(self, arn: str, name: str | None, domain: str | None) -> Objective:
+        """Objective of one state machine: its own keys over its domain's over the defaults."""
+        base = self.for_domain(domain)
+        over = self.machine_overrides.get(arn) or self.machine_overrides.get(name or "")
+        return replace(base, **over) if over else base
+
+
+def default() -> SlaConfig:
+    """The configuration used when there is no file: 99% success over 30 days, no latency objective."""
+    return SlaConfig(source="<defaults>")
+
+
+def load(path: str | os.PathLike[str]) -> SlaConfig:
+    """Read and validate an SLA YAML file."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise SlaConfigError(f"{path}: cannot read: {e.strerror}") from e
+    return parse(text, path)
+
+
+def parse(text: str, source: str = "<string>") -> SlaConfig:
+    """Validate YAML text; `source` names it in errors."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise SlaConfigError(f"{source}: not valid YAML: {e}") from e
+    v = _Validator(source)
+    if doc is None:
+        doc = {}
+    v.mapping(doc, "", _TOP_KEYS)
+    version = doc.get("version", 1)
+    if version != 1:
+        v.fail("version", f"unsupported version {version!r}; allowed: 1")
+    exclusions: list[Exclusion] = []
+    defaults_over = v.objective(doc.get("defaults") or {}, "defaults", exclusions, None, None)
+    defaults = replace(Objective(), **defaults_over)
+    domains: dict[str, Objective] = {}
+    for name, body in v.mapping(doc.get("domains") or {}, "domains").items():
+        over = v.objective(body or {}, f"domains.{name}", exclusions, str(name), None)
+        domains[str(name)] = replace(defaults, **over)
+    machines: dict[str, Mapping[str, Any]] = {}
+    for name, body in v.mapping(doc.get("state_machines") or {}, "state_machines").items():
+        machines[str(name)] = v.objective(body or {}, f"state_machines.{name}", exclusions, None, str(name))
+        _check_latency_pair(v, replace(defaults, **machines[str(name)]), f"state_machines.{name}")
+    for name, obj in domains.items():
+        _check_latency_pair(v, obj, f"domains.{name}")
+    _check_latency_pair(v, defaults, "defaults")
+    return SlaConfig(source=source, defaults=defaults, domains=domains, machine_overrides=machines,
+                     exclusions=tuple(exclusions))
+
+
+def _check_latency_pair(v: _Validator, obj: Objective, path: str) -> None:
+    if obj.latency_objective is not None and obj.latency_threshold_s is None:
+        v.fail(f"{path}.latency", "objective needs threshold_s (the time an execution must finish within)")
+
+
+class _Validator:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, message: str) -> None:
+        raise SlaConfigError(f"{self.source}: {path or '<top>'}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict[Any, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping, got {_kind(value)}")
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    self.fail(f"{path}.{key}" if path else str(key), f"unknown key; allowed: {', '.join(allowed)}")
+        return value
+
+    def objective(self, body: Any, path: str, exclusions: list[Exclusion], domain: str | None,
+                  machine: str | None) -> dict[str, Any]:
+        """Validated overrides of one objective block (only the keys present)."""
+        body = self.mapping(body, path, _OBJ_KEYS)
+        out: dict[str, Any] = {}
+        if "success_objective" in body:
+            out["success"] = self.fraction(body["success_objective"], f"{path}.success_objective")
+        if "latency" in body:
+            lat = self.mapping(body["latency"], f"{path}.latency", _LAT_KEYS)
+            if "threshold_s" in lat:
+                out["latency_threshold_s"] = self.positive(lat["threshold_s"], f"{path}.latency.threshold_s")
+            if "objective" in lat:
+                out["latency_objective"] = self.fraction(lat["objective"], f"{path}.latency.objective")
+            if "p95_max_s" in lat:
+                out["latency_p95_max_s"] = self.positive(lat["p95_max_s"], f"{path}.latency.p95_max_s")
+        if "window" in body:
+            if body["window"] not in WINDOWS:
+                self.fail(f"{path}.window", f"{body['window']!r} is not a window; allowed: {', '.join(WINDOWS)}")
+            out["window"] = body["window"]
+        if "min_executions" in body:
+            n = body["min_executions"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                self.fail(f"{path}.min_executions", f"expected a whole number >= 1, got {n!r}")
+            out["min_executions"] = n
+        if "warning_budget_remaining" in body:
+            out["warning_budget_remaining"] = self.fraction(
+                body["warning_budget_remaining"], f"{path}.warning_budget_remaining")
+        if "owner" in body:
+            if not isinstance(body["owner"], str) or not body["owner"].strip():
+                self.fail(f"{path}.owner", f"expected a non-empty string, got {_kind(body['owner'])}")
+            out["owner"] = body["owner"]
+        if "exclusions" in body:
+            items = body["exclusions"]
+            if not isinstance(items, list):
+                self.fail(f"{path}.exclusions", f"expected a list, got {_kind(items)}")
+            for i, item in enumerate(items):
+                exclusions.append(self.exclusion(item, f"{path}.exclusions[{i}]", domain, machine))
+        return out
+
+    def exclusion(self, item: Any, path: str, domain: str | None, machine: str | None) -> Exclusion:
+        item = self.mapping(item, path, _EXCL_KEYS)
+        for key in ("start", "end"):
+            if key not in item:
+                self.fail(f"{path}.{key}", "missing; an exclusion needs start and end (ISO 8601, UTC)")
+        start, end = self.timestamp(item["start"], f"{path}.start"), self.timestamp(item["end"], f"{path}.end")
+        if end <= start:
+            self.fail(f"{path}.end", "must be after start")
+        reason = item.get("reason", "")
+        if not isinstance(reason, str):
+            self.fail(f"{path}.reason", f"expected a string, got {_kind(reason)}")
+        return Exclusion(start, end, reason, domain, machine)
+
+    def fraction(self, value: Any, path: str) -> float:
+        """A share strictly between 0 and 1, written 0.995 or '99.5%'."""
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                f = float(value.strip()[:-1]) / 100
+            except ValueError:
+                f = None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            f = float(value)
+        else:
+            f = None
+        if f is None or not 0 < f < 1:
+            self.fail(path, f"expected a share between 0 and 1 exclusive, as 0.995 or '99.5%', got {value!r}")
+        return f  # type: ignore[return-value]
+
+    def positive(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.fail(path, f"expected a number of seconds > 0, got {value!r}")
+        return float(value)
+
+    def timestamp(self, value: Any, path: str) -> datetime:
+        if isinstance(value, datetime):
+            ts = value
+        elif isinstance(value, date):
+            ts = datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            try:
+                ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                ts = None
+        else:
+            ts = None
+        if ts is None:
+            self.fail(path, f"expected an ISO 8601 timestamp such as 2025-01-04T22:00:00Z, got {value!r}")
+        assert ts is not None
+        # YAML timestamps without an offset are taken as UTC, like everything in the lake.
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__

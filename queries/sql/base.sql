@@ -1,0 +1,54 @@
+-- Base layer: one table macro per lake table (read, rename, cast; no filtering) and the shared
+-- expressions the questions use. Run once per connection. Each table macro takes the file glob
+-- (bound by the loader as $<table>_glob); `domain` and `date` come from the Hive path.
+
+CREATE OR REPLACE MACRO executions(g) AS TABLE
+SELECT * EXCLUDE (input, output),
+       status IN ('FAILED', 'TIMED_OUT', 'ABORTED') AS is_failed,
+       status = 'SUCCEEDED' AS is_succeeded,
+       status IN ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED') AS is_terminal
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+CREATE OR REPLACE MACRO state_runs(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+CREATE OR REPLACE MACRO events(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+CREATE OR REPLACE MACRO state_machines(g) AS TABLE
+SELECT * FROM read_parquet(g);
+
+CREATE OR REPLACE MACRO collection_state(g) AS TABLE
+SELECT * FROM read_parquet(g);
+
+CREATE OR REPLACE MACRO collection_runs(g) AS TABLE
+SELECT * FROM read_parquet(g);
+
+-- True when an execution falls in a maintenance window. The windows arrive as parallel lists:
+-- xd = domain (NULL = any), xm = state machine ARN or name (NULL = any), [xs, xe) = period.
+CREATE OR REPLACE MACRO excluded(dom, arn, nm, ts, xd, xm, xs, xe) AS
+    len(xs) > 0 AND list_bool_or(list_transform(generate_series(1, len(xs)), lambda i:
+        coalesce(xd[i] = dom, true) AND coalesce(xm[i] = arn OR xm[i] = nm, true)
+        AND ts >= xs[i] AND ts < xe[i]));
+
+-- Cause text with the parts that vary between occurrences of the same failure replaced by
+-- placeholders. Must match queries/signature.py (a test compares them).
+CREATE OR REPLACE MACRO cause_pattern(c) AS
+    left(trim(regexp_replace(
+    regexp_replace(
+    regexp_replace(
+    regexp_replace(
+    regexp_replace(
+    regexp_replace(coalesce(c, ''),
+        'arn:aws[A-Za-z-]*:[^\s"'',;)\]}]+', '<arn>', 'g'),
+        '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}', '<uuid>', 'g'),
+        '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?', '<ts>', 'g'),
+        '\b(0x)?[0-9A-Fa-f]*[0-9][0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*\b|\b(0x)?[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*[0-9][0-9A-Fa-f]*\b', '<hex>', 'g'),
+        '\d+(\.\d+)?', '<n>', 'g'),
+        '\s+', ' ', 'g')), 300);
+
+-- Short stable id of an error group.
+CREATE OR REPLACE MACRO error_signature(err, state, pattern) AS
+    left(md5(coalesce(err, '') || chr(31) || coalesce(state, '') || chr(31) || pattern), 12);

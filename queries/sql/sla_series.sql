@@ -1,0 +1,22 @@
+-- SLA figures per day, week or month for a domain, a state machine or everything.
+-- Params: $grain ('day'|'week'|'month'), $start, $end, $d0, $d1, $domain, $state_machine_arn
+--   (NULL = all), $thr_ms (latency threshold, NULL = none), $xd/$xm/$xs/$xe (exclusions).
+SELECT date_trunc($grain, start_time) AS bucket,
+       count(*) AS executions,
+       count(*) FILTER (is_succeeded) AS succeeded,
+       count(*) FILTER (is_succeeded AND redrive_count = 0) AS first_attempt_succeeded,
+       succeeded / count(*) AS success_rate,
+       first_attempt_succeeded / count(*) AS first_attempt_success_rate,
+       quantile_cont(duration_ms, 0.95) AS p95_ms,
+       CASE WHEN $thr_ms::BIGINT IS NOT NULL
+            THEN count(*) FILTER (duration_ms <= $thr_ms::BIGINT) / count(*) END AS within_threshold_share
+FROM executions($executions_glob)
+WHERE date BETWEEN $d0 AND $d1
+  AND start_time >= $start AND start_time < $end
+  AND ($domain IS NULL OR domain = $domain)
+  AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
+  AND is_terminal
+  AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time,
+                   $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
+GROUP BY bucket
+ORDER BY bucket

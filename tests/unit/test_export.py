@@ -1,0 +1,108 @@
+"""Audit export: byte-identical reruns, formula injection neutralised, manifest hash chain, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+
+import pytest
+from queries_tiny_lake import build
+
+from queries import __main__ as cli
+from queries.export import cell, neutralise, verify_folder, write_atomic
+
+ARGS = ["export-audit", "--domain", "pay", "--from", "2025-01-01", "--to", "2025-01-02"]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lake")
+    lake = build(str(path))
+    # an execution whose text fields try formula injection
+    lake.write_partitioned("executions", [{
+        "execution_arn": "arn:aws:states:us-east-1:1:execution:pay-a:evil", "state_machine_arn": "x",
+        "name": "=HYPERLINK(\"http://x\")", "status": "FAILED", "error": "+cmd", "cause": "@SUM(A1)",
+        "failed_state": "-2+3", "domain": "pay", "start_time": __import__("queries_tiny_lake").t(2, 23),
+    }], date_column="start_time")
+    return str(path)
+
+
+def export(lake, out, *extra):
+    return cli.main([*ARGS[:1], "--lake", lake, *ARGS[1:], "--out", str(out), *extra])
+
+
+def test_neutralise_cells():
+    assert [neutralise(s) for s in ("=1", "+1", "-1", "@a", "\tx", "\rx", "ok", "")] == \
+        ["'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "ok", ""]
+    assert cell(None) == "" and cell(True) == "true" and cell(7) == "7" and cell(-5) == "-5"
+
+
+def test_export_is_deterministic_and_safe(lake, tmp_path):
+    a, b = tmp_path / "a" / "audit.csv", tmp_path / "b" / "audit.csv"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    assert export(lake, a) == 0 and export(lake, b) == 0
+    assert a.read_bytes() == b.read_bytes()
+    rows = list(csv.DictReader(a.open(newline="")))
+    assert len(rows) == 15 and rows[0]["name"] == "a1" and rows[0]["start"] == "2025-01-01T10:00:00.000Z"
+    evil = rows[-1]
+    assert (evil["name"], evil["error"], evil["cause"], evil["failed_state"]) == (
+        "'=HYPERLINK(\"http://x\")", "'+cmd", "'@SUM(A1)", "'-2+3")
+    assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+    m = json.loads((a.parent / "audit.csv.manifest.json").read_text())
+    assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(a.read_bytes()).hexdigest()
+    assert m["arguments"]["domain"] == "pay" and m["previous_sha256"] is None
+
+
+def test_manifest_chain_verifies_and_detects_tampering(lake, tmp_path):
+    first, second = tmp_path / "jan1.csv", tmp_path / "jan2.csv"
+    assert export(lake, first) == 0
+    assert cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "2025-01-02", "--to",
+                     "2025-01-02", "--out", str(second)]) == 0
+    m2 = json.loads((tmp_path / "jan2.csv.manifest.json").read_text())
+    assert m2["previous_file"] == "jan1.csv"
+    assert m2["previous_sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
+    assert verify_folder(tmp_path) == []
+    first.write_bytes(first.read_bytes().replace(b"SUCCEEDED", b"FAILED", 1))
+    assert any("jan1.csv: SHA-256 differs" in p for p in verify_folder(tmp_path))
+
+
+def test_exit_codes(lake, tmp_path, capsys):
+    assert cli.main(["export-audit", "--lake", str(tmp_path / "none"), *ARGS[1:], "--out", "x.csv"]) == 3
+    assert "no lake" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("defaults: {window: 9d}")
+    assert export(lake, tmp_path / "o.csv", "--config", str(bad)) == 4
+    assert "defaults.window" in capsys.readouterr().err
+    assert export(lake, tmp_path / "missing-dir" / "o.csv") == 5
+    assert not (tmp_path / "missing-dir").exists()
+    assert cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "2025-01-02", "--to",
+                     "2025-01-01", "--out", str(tmp_path / "o.csv")]) == 2
+    with pytest.raises(SystemExit) as e:
+        cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "soon", "--to", "2025-01-01",
+                  "--out", "o.csv"])
+    assert e.value.code == 2
+
+
+def test_write_atomic_leaves_no_temporary_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_sla_command_table_and_json(lake, capsys):
+    assert cli.main(["sla", "--lake", lake, "--at", "2025-01-03", "--format", "json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["pay"]["executions"] == 14 and rows["pay"]["succeeded"] == 10  # 13 + the FAILED "evil" row
+    assert cli.main(["sla", "--lake", lake, "--at", "2025-01-03"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["domain", "window", "executions"] and "pay" in out

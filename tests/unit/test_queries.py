@@ -1,0 +1,180 @@
+"""Every question against the tiny hand-made lake in queries_tiny_lake.py (expected values worked by hand)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from queries_tiny_lake import CARE_A, EX, PAY_A, PAY_B, build, t
+
+import queries
+from queries import sla_config
+
+START, END = t(1, 0), t(3, 0)  # 1 and 2 January 2025
+CFG = sla_config.parse(
+    "defaults: {success_objective: 90%, latency: {threshold_s: 5, objective: 50%}, min_executions: 5, window: 7d}")
+
+
+@pytest.fixture(scope="module")
+def q(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lake")
+    build(str(path))
+    conn = queries.connect(str(path))
+    yield conn
+    conn.close()
+
+
+def test_lake_info_and_catalogue(q):
+    info = q.lake_info()
+    assert info["source"] == "demo" and info["executions"] == 20 and info["state_machines"] == 3
+    assert info["first_start"] == t(31, 12, month=12, year=2024) and info["last_start"] == t(3, 9)
+    assert q.domains().to_dict("records") == [
+        {"domain": "care", "state_machines": 1, "executions": 6},
+        {"domain": "pay", "state_machines": 2, "executions": 14}]
+    assert list(q.state_machines("pay")["state_machine_arn"]) == [PAY_A, PAY_B]
+
+
+def test_sla_report_by_domain(q):
+    rep = q.sla_report(CFG, START, END).set_index("key")
+    pay = rep.loc["pay"]
+    # pay: 13 terminal (b4 is RUNNING), 10 succeeded, a2 only after a redrive.
+    assert (pay.executions, pay.succeeded, pay.failed, pay.first_attempt_succeeded) == (13, 10, 3, 9)
+    assert pay.success_rate == pytest.approx(10 / 13) and pay.first_attempt_success_rate == pytest.approx(9 / 13)
+    # durations 500,1000,1500,2000,2500,3000,4000,...,10000: exact interpolated percentiles
+    assert (pay.p50_ms, pay.p95_ms, pay.p99_ms) == pytest.approx((4000, 9400, 9880))
+    assert pay.within_threshold == 8 and pay.within_threshold_share == pytest.approx(8 / 13)
+    assert pay.budget_total == pytest.approx(1.3) and pay.budget_consumed == 3
+    assert pay.budget_remaining == pytest.approx(1 - 3 / 1.3)
+    assert pay.latency_budget_remaining == pytest.approx(1 - 5 / 6.5)
+    assert pay.status == "BREACHED"
+    care = rep.loc["care"]  # c1-c4 in the period: 4 < min_executions 5
+    assert (care.executions, care.succeeded, care.status) == (4, 3, "INSUFFICIENT_DATA")
+
+
+def test_sla_report_by_machine_with_exclusion_and_statuses(q):
+    cfg = sla_config.parse("""
+defaults: {success_objective: 70%, min_executions: 3, warning_budget_remaining: 50%}
+state_machines:
+  pay-b: {success_objective: 50%}
+  care-a:
+    exclusions: [{start: 2025-01-02T12:00:00Z, end: 2025-01-02T12:02:00Z, reason: upgrade}]
+""")
+    rep = q.sla_report(cfg, START, END, by="state_machine").set_index("key")
+    a, b, c = rep.loc[PAY_A], rep.loc[PAY_B], rep.loc[CARE_A]
+    # pay-a: 8/10, budget 3 failures, 2 used → 1/3 left < 50% → WARNING
+    assert a.success_rate == 0.8 and a.budget_remaining == pytest.approx(1 / 3) and a.status == "WARNING"
+    # pay-b: 2/3 against 50%: budget 1.5, 1 used → 1/3 left → WARNING; latency not configured
+    assert b.status == "WARNING" and b.within_threshold_share is None
+    # care-a: c1 excluded → c2, c3, c4: 2/3 < 70% → BREACHED
+    assert (c.executions, c.excluded, c.status) == (3, 1, "BREACHED")
+    assert c.domain == "care" and c.state_machine_name == "care-a"
+
+
+def test_sla_report_rolling_windows_and_empty_keys(q):
+    cfg = sla_config.parse("defaults: {window: 7d, min_executions: 1}\ndomains: {ghost: {owner: nobody}}")
+    rep = q.sla_report(cfg, end=t(3, 0)).set_index("key")
+    assert rep.loc["pay", "executions"] == 13 and rep.loc["care", "executions"] == 5  # c0 on 31 Dec counts
+    assert rep.loc["ghost", "executions"] == 0 and rep.loc["ghost", "status"] == "INSUFFICIENT_DATA"
+    assert rep.loc["pay", "period_start"] == t(27, 0, month=12, year=2024)
+
+
+def test_attainment_series_and_burndown(q):
+    s = q.sla_attainment_series(CFG, START, END, domain="pay")
+    assert list(s["executions"]) == [10, 3] and list(s["success_rate"]) == pytest.approx([0.8, 2 / 3])
+    assert list(s["within_threshold_share"]) == pytest.approx([0.5, 1.0]) and list(s["success_met"]) == [False, False]
+    b = q.budget_burndown(CFG, END, domain="pay")  # 7-day window: 27 Dec → 3 Jan
+    assert len(b) == 7 and b["ts"].iloc[-1] == END
+    assert list(b["failed"]) == [0, 0, 0, 0, 0, 2, 3]
+    assert b["budget_remaining"].iloc[-1] == pytest.approx(1 - 3 / 1.3)
+    assert b["ideal_remaining"].iloc[0] == pytest.approx(6 / 7) and b["ideal_remaining"].iloc[-1] == 0
+
+
+def test_burn_rate_alerts(q):
+    cfg = sla_config.parse("defaults: {success_objective: 90%, window: 30d}")
+    al = q.burn_rate_alerts(cfg, now=t(2, 3, 20))
+    assert sorted(al["threshold"].unique()) == pytest.approx([1.0, 6.0, 14.4])
+    dom = al[(al["domain"] == "pay") & al["state_machine_arn"].isna()].set_index("long_window")
+    # 1 h: b1, b2, b3 (1 failed) → burn 1/3 / 0.1; 5 m: b3 alone → 10; 3 d: 13 with 3 failed
+    assert dom.loc["1h", "long_burn"] == pytest.approx(10 / 3) and dom.loc["1h", "short_burn"] == pytest.approx(10)
+    assert dom.loc["3d", "long_burn"] == pytest.approx(3 / 13 / 0.1)
+    assert list(dom["firing"]) == [False, False, True]  # only 3d/6h ≥ 1×
+    a = al[al["state_machine_arn"] == PAY_A].set_index("long_window")
+    assert math.isnan(a.loc["3d", "short_burn"]) and not a.loc["3d", "firing"]  # no pay-a run in the last 6 h
+
+
+def test_failure_heatmaps(q):
+    mh = q.failures_by_machine_hour(START, END)
+    assert {(r.state_machine_name, r.hour, r.failures) for r in mh.itertuples()} == {
+        ("care-a", 12, 1), ("pay-a", 10, 2), ("pay-b", 3, 1)}
+    sd = q.failures_by_state_day(START, END, domain="pay")
+    assert [(str(r.day.date()), r.failed_state, r.failures) for r in sd.itertuples()] == [
+        ("2025-01-01", "Charge", 1), ("2025-01-01", "Wait", 1), ("2025-01-02", "Charge", 1)]
+    em = q.failures_by_error_machine(START, END, domain="pay")
+    assert {(r.error, r.state_machine_name, r.failures) for r in em.itertuples()} == {
+        ("States.TaskFailed", "pay-a", 1), ("States.TaskFailed", "pay-b", 1), ("States.Timeout", "pay-a", 1)}
+
+
+def test_error_groups(q):
+    g = q.error_groups(START, END).set_index("error")
+    task = g.loc["States.TaskFailed"]
+    assert task.cause_pattern == "Order <n> failed at <ts>" and task["count"] == 2 and task.machines == 2
+    assert list(task.daily) == [1, 1] and task.is_new and task.sample_execution_arn == EX + "pay-b:b3"
+    care = g.loc["Care.Error"]  # also failed on 31 Dec, before the period
+    assert not care.is_new and care.first_seen == t(31, 12, month=12, year=2024) and care["count"] == 1
+    assert care.trend == "rising"
+    assert g.loc["States.Timeout", "trend"] == "falling"
+    assert g["signature"].is_unique and len(g) == 3
+
+
+def test_triage_list_and_execution_detail(q):
+    tl = q.triage_list(START, END, limit=3)
+    assert list(tl["name"]) == ["c4", "b3", "a10"]
+    assert tl.iloc[1]["redrive_status"] == "REDRIVABLE" and tl.iloc[2]["failed_state"] == "Wait"
+    ex = q.execution(EX + "pay-a:a1")
+    assert ex["status"] == "SUCCEEDED" and ex["domain"] == "pay" and str(ex["date"]) == "2025-01-01"
+    assert q.execution(EX + "pay-a:a1", domain="care")["name"] == "a1"  # a wrong hint still finds it
+    assert q.execution(EX + "pay-a:nope") is None
+    runs = q.execution_state_runs(EX + "pay-a:a1")
+    assert list(runs["state_name"]) == ["Validate", "Charge", "Done"]
+    assert list(q.execution_events(EX + "pay-a:a1")["event_id"]) == [1, 2, 3]
+    assert q.execution_events(EX + "pay-a:nope").empty
+
+
+def test_flow_statistics(q):
+    st = q.flow_states(PAY_A, START, END).set_index("state_name")
+    assert (st.loc["Charge", "visits"], st.loc["Charge", "failures"], st.loc["Charge", "retries"]) == (3, 1, 3)
+    assert st.loc["Validate", "p50_ms"] == 1000 and st.loc["Validate", "p95_ms"] == pytest.approx(2800)
+    edges = {(r.from_state, r.to_state): r.count for r in q.flow_edges(PAY_A, START, END).itertuples()}
+    assert edges == {("Validate", "Charge"): 3, ("Charge", "Done"): 2}
+    paths = q.flow_paths(PAY_A, START, END)
+    assert list(paths["path"]) == ["Validate → Charge → Done", "Validate → Charge"]
+    assert list(paths["executions"]) == [2, 1] and list(paths["failed"]) == [0, 1]
+    d = q.state_durations(PAY_A, START, END).set_index("state_name")
+    assert d.loc["Charge", "max_ms"] == 4000 and d.loc["Charge", "p90_ms"] == pytest.approx(3600)
+
+
+def test_audit_rows(q):
+    rows = q.audit_rows("pay", START, END, CFG)
+    assert list(rows["name"]) == [f"a{i}" for i in range(1, 11)] + ["b1", "b2", "b3", "b4"]
+    met = [None if pd.isna(v) else bool(v) for v in rows["sla_met"]]
+    assert met == [True] * 5 + [False] * 5 + [True, True, False, None]
+
+
+def test_missing_tables_give_empty_results(tmp_path):
+    build(str(tmp_path), with_events=False)
+    q = queries.connect(str(tmp_path))
+    assert q.execution_events(EX + "pay-a:a1").empty
+    assert q.collection_health().empty
+    empty = queries.connect(str(tmp_path / "nothing"))
+    assert empty.lake_info()["source"] is None and empty.domains().empty
+    assert empty.sla_report(CFG, START, END).empty and empty.triage_list(START, END).empty
+
+
+def test_bad_arguments(q):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        q.triage_list(START.replace(tzinfo=None), END)
+    with pytest.raises(ValueError, match="after start"):
+        q.triage_list(END, START)
+    with pytest.raises(ValueError, match="by must be"):
+        q.sla_report(CFG, START, END, by="team")
