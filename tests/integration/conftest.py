@@ -1,0 +1,119 @@
+"""A real moto server (subprocess on 127.0.0.1) with real Step Functions execution."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    url: str
+    port: int
+
+    def post(self, path: str, body: dict | None = None) -> bytes:
+        req = urllib.request.Request(f"{self.url}{path}", data=json.dumps(body or {}).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.read()
+
+    def configure(self) -> None:
+        self.post("/moto-api/config", MOTO_CONFIG)
+
+    def reset(self) -> None:
+        # A reset keeps the config in moto 5.2.5; configuring again costs nothing and
+        # does not depend on that.
+        self.post("/moto-api/reset")
+        self.configure()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """Start `python -m moto.server` once per session and enable real ASL execution."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    env = {**os.environ, "MOTO_PORT": str(port)}
+    for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        env.pop(k, None)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = MotoServer(f"http://127.0.0.1:{port}", port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{server.url}/moto-api/config", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"moto server did not start: {Path(log).read_text()[-2000:]}")
+            time.sleep(0.1)
+    server.configure()
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def point_boto3_at(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_ENDPOINT_URL, dummy credentials and us-east-1 for boto3 in this process."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """A fresh moto account; boto3 in this process points at it with dummy credentials."""
+    moto_server.reset()
+    point_boto3_at(moto_server, monkeypatch)
+    return moto_server
+
+
+@pytest.fixture(scope="module")
+def account(moto_server: MotoServer) -> Iterator[tuple[Any, Any]]:
+    """The scenario account (scenario.py), built once per module: the flows take real seconds."""
+    import boto3
+    from scenario import build
+
+    with pytest.MonkeyPatch.context() as mp:
+        moto_server.reset()
+        point_boto3_at(moto_server, mp)
+        sfn = boto3.client("stepfunctions")
+        yield build(sfn), sfn
+
+
+@pytest.fixture
+def env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, account: tuple[Any, Any]) -> tuple[Any, Any]:
+    """The module's scenario account, with boto3 pointed at the server for this test."""
+    point_boto3_at(moto_server, monkeypatch)
+    return account
