@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -129,9 +131,15 @@ def questions(lake: str) -> dict[str, str]:
     """Question name → Python expression over `q` (queries) and `cfg`; periods relative to the lake end."""
     info = json.loads(subprocess.run([sys.executable, __file__, "--probe", lake], capture_output=True, text=True,
                                      check=True).stdout)
+    sm = info["sm"]
     return {
+        "lake_info": "q.lake_info()",
+        "domains": "q.domains()",
+        "state_machines": "q.state_machines()",
+        "collection_health": "q.collection_health(E)",
         "sla_report(domain)": "q.sla_report(cfg, S30, E, by='domain')",
         "sla_report(machine)": "q.sla_report(cfg, S30, E, by='state_machine')",
+        "sla_report(rolling)": "q.sla_report(cfg, end=E, by='state_machine')",
         "sla_attainment_series": "q.sla_attainment_series(cfg, S30, E, domain=D)",
         "budget_burndown": "q.budget_burndown(cfg, E, domain=D)",
         "burn_rate_alerts": "q.burn_rate_alerts(cfg, E)",
@@ -142,28 +150,53 @@ def questions(lake: str) -> dict[str, str]:
         "triage_list(100)": "q.triage_list(S7, E, limit=100)",
         "execution(arn)": f"q.execution({info['arn']!r})",
         "execution(arn, hints)": f"q.execution({info['arn']!r}, domain={info['domain']!r}, day=DAY)",
-        "flow_states": f"q.flow_states({info['sm']!r}, S7, E)",
-        "flow_edges": f"q.flow_edges({info['sm']!r}, S7, E)",
-        "flow_paths": f"q.flow_paths({info['sm']!r}, S7, E)",
-        "state_durations": f"q.state_durations({info['sm']!r}, S7, E)",
+        "flow_states": f"q.flow_states({sm!r}, S7, E)",
+        "flow_edges": f"q.flow_edges({sm!r}, S7, E)",
+        "flow_paths": f"q.flow_paths({sm!r}, S7, E)",
+        "state_durations": f"q.state_durations({sm!r}, S7, E)",
+        "audit_rows(1d)": "q.audit_rows(D, E - timedelta(days=1), E, cfg)",
         "audit_rows(30d)": "q.audit_rows(D, S30, E, cfg)",
-        "domains": "q.domains()",
     } | {"_info": json.dumps(info)}
 
 
+# pandas reads the executions (or state_runs) table, then filters and aggregates in memory; it reads
+# only the columns a question needs where that is simple (a kinder baseline, and lighter on memory)
+_IN30 = "(X.start_time >= S30) & (X.start_time < E)"
+_IN7 = "(X.start_time >= S7) & (X.start_time < E)"
+_R7 = "R[(R.entered_time >= S7) & (R.entered_time < E) & (R.state_machine_arn == SMA)]"
+_SLA = ("f = X[{w} & X.status.isin(TERM)]; f.groupby({by}).agg(n=('status', 'size'), "
+        "ok=('status', lambda s: (s == 'SUCCEEDED').sum()), "
+        "p=('duration_ms', lambda s: s.quantile([.5, .95, .99]).tolist()))")
 NAIVE = {
-    # pandas reads the executions (or state_runs) table, then filters and aggregates in memory
-    "sla_report(domain)": "ex(); f = X[(X.start_time >= S30) & (X.start_time < E) & X.status.isin(TERM)]; "
-                          "f.groupby('domain').agg(n=('status', 'size'), p95=('duration_ms', lambda s: s.quantile(.95)))",
-    "failures_by_machine_hour": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL)]; "
+    "lake_info": "ex(['start_time', 'domain']); (len(X), X.start_time.min(), X.start_time.max(), X.domain.nunique())",
+    "domains": "ex(['domain']); X.groupby('domain').size()",
+    "sla_report(domain)": "ex(SLA); " + _SLA.format(w=_IN30, by="'domain'"),
+    "sla_report(machine)": "ex(SLA); " + _SLA.format(w=_IN30, by="'state_machine_arn'"),
+    "sla_report(rolling)": "ex(SLA); " + _SLA.format(w=_IN30, by="'state_machine_arn'"),
+    "sla_attainment_series": f"ex(SLA); f = X[{_IN30} & X.status.isin(TERM) & (X.domain == D)]; "
+                             "f.groupby(f.start_time.dt.floor('D')).agg(n=('status', 'size'), "
+                             "p95=('duration_ms', lambda s: s.quantile(.95)))",
+    "budget_burndown": f"ex(SLA); f = X[{_IN30} & X.status.isin(TERM) & (X.domain == D)]; "
+                       "f.groupby(f.start_time.dt.floor('D')).status.apply(lambda s: (s != 'SUCCEEDED').sum()).cumsum()",
+    "burn_rate_alerts": "ex(SLA); f = X[(X.start_time >= E - timedelta(days=3)) & (X.start_time < E) & X.status.isin(TERM)]; "
+                        "[f[f.start_time >= E - timedelta(seconds=w)].groupby(['domain', 'state_machine_arn']).size() "
+                        "for w in (300, 1800, 3600, 21600, 259200)]",
+    "failures_by_machine_hour": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; "
                                 "f.groupby([f.state_machine_arn, f.start_time.dt.hour]).size()",
-    "error_groups": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL) & (X.domain == D)]; "
+    "failures_by_state_day": f"ex(FAILS); f = X[{_IN30} & X.status.isin(FAIL) & (X.domain == D)]; "
+                             "f.groupby([f.start_time.dt.floor('D'), f.failed_state]).size()",
+    "failures_by_error_machine": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; f.groupby(['error', 'state_machine_arn']).size()",
+    "error_groups": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL) & (X.domain == D)]; "
                     "f.assign(p=f.cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['error', 'failed_state', 'p']).size()",
-    "triage_list(100)": "ex(); f = X[(X.start_time >= S7) & (X.start_time < E) & X.status.isin(FAIL)]; f.nlargest(100, 'start_time')",
-    "execution(arn)": "ex(); X[X.execution_arn == ARN]",
-    "flow_states": "sr(); f = R[(R.entered_time >= S7) & (R.entered_time < E) & (R.state_machine_arn == SMA)]; "
-                   "f.groupby('state_name').duration_ms.quantile(.95)",
-    "audit_rows(30d)": "ex(); X[(X.domain == D) & (X.start_time >= S30) & (X.start_time < E)].sort_values(['start_time', 'execution_arn'])",
+    "triage_list(100)": f"ex(None); f = X[{_IN7} & X.status.isin(FAIL)]; f.nlargest(100, 'start_time')",
+    "execution(arn)": "ex(None); X[X.execution_arn == ARN]",
+    "execution(arn, hints)": "ex(None); X[X.execution_arn == ARN]",
+    "flow_states": f"sr(); f = {_R7}; f.groupby('state_name').duration_ms.quantile([.5, .95])",
+    "flow_edges": f"sr(); f = {_R7}; f.groupby(['state_name', 'next_state']).size()",
+    "flow_paths": f"sr(); f = {_R7}; f.sort_values('entered_event_id').groupby('execution_arn').state_name.agg(' → '.join).value_counts().head(10)",
+    "state_durations": f"sr(); f = {_R7}; f.groupby('state_name').duration_ms.quantile([.5, .9, .95, .99])",
+    "audit_rows(1d)": "ex(None); X[(X.domain == D) & (X.start_time >= E - timedelta(days=1)) & (X.start_time < E)].sort_values(['start_time', 'execution_arn'])",
+    "audit_rows(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])",
 }
 
 PRELUDE = """
@@ -176,26 +209,30 @@ TERM = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']; FAIL = TERM[1:]
 """
 
 RUN_FAST = PRELUDE + """
+import os
 t0 = time.perf_counter()
 import queries
 from queries import sla_config
 q = queries.connect(lake)
 cfg = sla_config.load(sys.argv[4]) if len(sys.argv) > 4 else sla_config.default()
 t1 = time.perf_counter(); r = EXPR; t2 = time.perf_counter(); r = EXPR; t3 = time.perf_counter()
-print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "import_ms": (t1 - t0) * 1000,
-                  "rows": len(r) if r is not None else 0,
+print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "connect_ms": (t1 - t0) * 1000,
+                  "rows": len(r) if r is not None else 0, "load": os.getloadavg()[0],
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 RUN_NAIVE = PRELUDE + """
 import pandas as pd
 X = R = None
-def ex():
+SLA = ['domain', 'state_machine_arn', 'status', 'start_time', 'duration_ms']
+FAILS = SLA + ['error', 'failed_state', 'cause']
+def ex(columns):  # the whole table, or the columns the question needs (None = all)
     global X
-    X = pd.read_parquet(lake + '/executions')
+    X = pd.read_parquet(lake + '/executions', columns=columns)
 def sr():
     global R
-    R = pd.read_parquet(lake + '/state_runs')
+    R = pd.read_parquet(lake + '/state_runs', columns=['state_machine_arn', 'execution_arn', 'entered_event_id',
+                                                      'state_name', 'next_state', 'entered_time', 'duration_ms'])
 t1 = time.perf_counter()
 EXPR
 t2 = time.perf_counter()
@@ -230,7 +267,9 @@ def main() -> None:
     p.add_argument("--executions", type=int, default=10_000_000)
     p.add_argument("--builder", choices=("simulate", "columnar"), default=None)
     p.add_argument("--config", default=os.path.join(ROOT, "slas.yaml"))
-    p.add_argument("--no-naive", action="store_true")
+    p.add_argument("--no-naive", action="store_true", help="skip the pandas side (it reads whole tables)")
+    p.add_argument("--only", help="regular expression: run only the questions whose name matches")
+    p.add_argument("--repeat", type=int, default=1, help="fresh processes per question (median reported)")
     p.add_argument("--probe")
     a = p.parse_args()
     if a.probe:
@@ -249,23 +288,41 @@ def main() -> None:
         print(f"built {a.lake} with {builder} in {time.perf_counter() - t0:.0f} s")
     qs = questions(a.lake)
     info = qs.pop("_info")
-    print(f"lake {a.lake}: {json.loads(info)['executions']:,} executions; {os.cpu_count()} cores")
-    print(f"{'question':28} {'first ms':>9} {'warm ms':>8} {'peak MiB':>9} {'rows':>6} | {'naive ms':>9} {'naive MiB':>9} {'speed-up':>8}")
+    if a.only:
+        qs = {k: v for k, v in qs.items() if re.search(a.only, k)}
+    print(f"lake {a.lake}: {json.loads(info)['executions']:,} executions; {os.cpu_count()} cores; "
+          f"load average {_load()} at start")
+    head = (f"{'question':26} {'first ms':>8} {'warm ms':>8} {'peak MiB':>8} {'rows':>7} {'load':>5} | "
+            f"{'naive ms':>8} {'naive MiB':>9} {'speed-up':>8}")
+    print(head + "\n" + "-" * len(head), flush=True)
     for name, expr in qs.items():
-        fast = run(RUN_FAST.replace("EXPR", expr), a.lake, info, "x", a.config)
-        if "error" in fast:
-            print(f"{name:28} ERROR {fast['error']}")
+        # Each repeat is a fresh process; the median damps the noise of a shared machine.
+        runs = [run(RUN_FAST.replace("EXPR", expr), a.lake, info, "x", a.config) for _ in range(a.repeat)]
+        bad = [r for r in runs if "error" in r]
+        if bad:
+            print(f"{name:26} ERROR {bad[0]['error']}", flush=True)
             continue
-        line = f"{name:28} {fast['first_ms']:9.0f} {fast['warm_ms']:8.0f} {fast['peak_mib']:9.0f} {fast['rows']:6d} |"
+        first = statistics.median(r["first_ms"] for r in runs)
+        warm = statistics.median(r["warm_ms"] for r in runs)
+        peak = max(r["peak_mib"] for r in runs)
+        load = statistics.median(r["load"] for r in runs)
+        line = f"{name:26} {first:8.0f} {warm:8.0f} {peak:8.0f} {runs[0]['rows']:7d} {load:5.1f} |"
         if name in NAIVE and not a.no_naive:
             naive = run(RUN_NAIVE.replace("EXPR", NAIVE[name]), a.lake, info)
             if "error" in naive:
                 line += f" naive error: {naive['error']}"
             else:
-                line += f" {naive['ms']:9.0f} {naive['peak_mib']:9.0f} {naive['ms'] / fast['first_ms']:7.1f}×"
+                line += f" {naive['ms']:8.0f} {naive['peak_mib']:9.0f} {naive['ms'] / first:7.1f}×"
         print(line, flush=True)
-    print(f"(peak = max RSS of the process, Python + pandas + DuckDB; bench ran at {time.strftime('%F %T')}; "
-          f"rusage {resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s CPU in children)")
+    print(f"first = first call in a fresh process after connect (median of {a.repeat}); warm = the same call again; "
+          f"peak = max RSS of that process (Python + pandas + DuckDB); load = 1-min load average when it ran; "
+          f"naive = pandas reads the whole table, then filters; speed-up = naive ms / first ms.\n"
+          f"load average {_load()} at end, {time.strftime('%F %T')}; "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s CPU in children")
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

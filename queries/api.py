@@ -16,6 +16,8 @@ from queries.source import LakeSource
 
 # DuckDB's default (50) makes LIMIT n lists above it materialise every column of every row.
 LATE_MATERIALIZATION_ROWS = 1000
+# How far back the triage list looks first, before reading the whole period.
+TRIAGE_FIRST_LOOK = timedelta(days=1)
 TS_COLUMNS = ("start_time", "stop_time", "first_seen", "last_seen", "ts", "bucket", "entered_time",
               "exited_time", "timestamp", "redrive_date", "watermark", "last_collected_at", "collected_at",
               "creation_date", "first_start", "last_start", "day")
@@ -115,7 +117,9 @@ class Queries:
     def lake_info(self) -> dict[str, Any]:
         """Source ('demo'/'aws', None without a lake), tables present, execution counts and time span."""
         meta = self.lake.read_meta()
-        row = self._run("lake_summary").fetchone()
+        dates = sorted({d for _, d in self.lake.partitions("executions")}) if self.source.present("executions") else []
+        row = self._run("lake_summary", first_date=dates[0] if dates else None,
+                        last_date=dates[-1] if dates else None).fetchone()
         assert row is not None
         return {
             "uri": self.lake.uri,
@@ -273,8 +277,9 @@ class Queries:
                           **period, **_exclusion_params(config))
         rows = []
         for r in counts.to_dict("records"):
-            obj = (config.for_domain(r["domain"]) if r["state_machine_arn"] is None
-                   else config.for_machine(r["state_machine_arn"], r["state_machine_name"], r["domain"]))
+            machine = None if _isna(r["state_machine_arn"]) else r["state_machine_arn"]  # NaN in a domain row
+            obj = (config.for_domain(r["domain"]) if machine is None
+                   else config.for_machine(machine, r["state_machine_name"], r["domain"]))
             window_s = (now_ts - obj.window_start(now_ts)).total_seconds()
             by_window = {w: (r["executions"][i], r["failed"][i]) for i, w in enumerate(windows)}
             for rule in sla.BURN_RULES:
@@ -282,8 +287,8 @@ class Queries:
                 threshold = rule.threshold(window_s)
                 long_burn, short_burn = sla.burn_rate(lf, ln, obj.success), sla.burn_rate(sf, sn, obj.success)
                 rows.append({
-                    "domain": r["domain"], "state_machine_arn": r["state_machine_arn"],
-                    "state_machine_name": r["state_machine_name"] if r["state_machine_arn"] else None,
+                    "domain": r["domain"], "state_machine_arn": machine,
+                    "state_machine_name": r["state_machine_name"] if machine else None,
                     "severity": rule.severity,
                     "long_window": _span(rule.long_window_s), "short_window": _span(rule.short_window_s),
                     "threshold": round(threshold, 6), "long_executions": ln, "long_failed": lf,
@@ -332,8 +337,16 @@ class Queries:
     def triage_list(self, start: datetime | date, end: datetime | date, domain: str | None = None,
                     state_machine_arn: str | None = None, limit: int = 100) -> pd.DataFrame:
         """Most recent failed/timed-out/aborted executions with failed state, error, cause, duration, redrive."""
-        return self._df("triage_list", domain=domain, state_machine_arn=state_machine_arn, limit=int(limit),
-                        **_period(start, end))
+        period = _period(start, end)
+        args: dict[str, Any] = {"domain": domain, "state_machine_arn": state_machine_arn, "limit": int(limit)}
+        # Newest first: the last day alone usually holds `limit` failures, and then they are the answer
+        # (everything before it started earlier), so read its partitions before the whole period's.
+        recent = period["end"] - TRIAGE_FIRST_LOOK
+        if recent > period["start"]:
+            df = self._df("triage_list", **args, **_period(recent, period["end"]))
+            if len(df) >= args["limit"]:
+                return df
+        return self._df("triage_list", **args, **period)
 
     # -- one execution ---------------------------------------------------------------------------
     def execution(self, arn: str, domain: str | None = None, day: date | None = None) -> dict[str, Any] | None:

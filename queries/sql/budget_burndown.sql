@@ -1,7 +1,8 @@
 -- Cumulative terminal executions and failures per day over an SLA window (for the burn-down chart).
 -- Params: $start, $end, $d0, $d1, $domain, $state_machine_arn (NULL = all), $xd/$xm/$xs/$xe.
 WITH daily AS (
-    SELECT date_trunc('day', start_time) AS day,
+    -- `date` is the UTC start date (the partition): no time-zone-aware truncation per row.
+    SELECT date::TIMESTAMPTZ AS day,
            count(*) AS n,
            count(*) FILTER (NOT is_succeeded) AS f
     FROM executions($executions_glob)
@@ -12,7 +13,7 @@ WITH daily AS (
       AND is_terminal
       AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time,
                        $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
-    GROUP BY day
+    GROUP BY date
 ), days AS (
     SELECT unnest(generate_series(date_trunc('day', $start::TIMESTAMPTZ), $end::TIMESTAMPTZ - INTERVAL 1 MICROSECOND,
                                   INTERVAL 1 DAY)) AS day

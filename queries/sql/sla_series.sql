@@ -1,7 +1,9 @@
 -- SLA figures per day, week or month for a domain, a state machine or everything.
 -- Params: $grain ('day'|'week'|'month'), $start, $end, $d0, $d1, $domain, $state_machine_arn
 --   (NULL = all), $thr_ms (latency threshold, NULL = none), $xd/$xm/$xs/$xe (exclusions).
-SELECT date_trunc($grain, start_time) AS bucket,
+-- `date` (the partition: the UTC start date) gives the bucket: the same value as truncating
+-- start_time in UTC, without a time-zone-aware truncation per row.
+SELECT date_trunc($grain, date)::TIMESTAMPTZ AS bucket,
        count(*) AS executions,
        count(*) FILTER (is_succeeded) AS succeeded,
        count(*) FILTER (is_succeeded AND redrive_count = 0) AS first_attempt_succeeded,
@@ -18,5 +20,5 @@ WHERE date BETWEEN $d0 AND $d1
   AND is_terminal
   AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time,
                    $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
-GROUP BY bucket
+GROUP BY date_trunc($grain, date)
 ORDER BY bucket

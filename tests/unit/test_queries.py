@@ -178,3 +178,33 @@ def test_bad_arguments(q):
         q.triage_list(END, START)
     with pytest.raises(ValueError, match="by must be"):
         q.sla_report(CFG, START, END, by="team")
+
+
+def test_burn_rate_domain_rows_use_the_domain_objective(q):
+    # pay-a has its own 7-day window; the pay domain row keeps the 30-day one and names no machine.
+    cfg = sla_config.parse("defaults: {success_objective: 90%, window: 30d}\nstate_machines: {pay-a: {window: 7d}}")
+    al = q.burn_rate_alerts(cfg, now=t(2, 3, 20))
+    dom = al[(al["domain"] == "pay") & al["state_machine_arn"].isna()]
+    assert sorted(dom["threshold"]) == pytest.approx([1.0, 6.0, 14.4]) and dom["state_machine_name"].isna().all()
+    a = al[al["state_machine_arn"] == PAY_A]
+    assert sorted(a["threshold"]) == pytest.approx([0.1 * 7 / 3, 0.05 * 7 * 4, 0.02 * 7 * 24], abs=1e-6)
+    assert set(a["state_machine_name"]) == {"pay-a"}
+
+
+def test_several_exclusion_windows(q):
+    # pay: 10:00-10:02 on 1 Jan (a1, a2); care-a: 12:02-12:03 on 2 Jan (c2). pay-b ran between the
+    # two windows and is judged; every question leaves out the same executions.
+    cfg = sla_config.parse("""
+defaults: {success_objective: 90%, latency: {threshold_s: 5, objective: 50%}, min_executions: 1, window: 7d}
+domains:
+  pay: {exclusions: [{start: 2025-01-01T10:00:00Z, end: 2025-01-01T10:02:00Z}]}
+state_machines:
+  care-a: {exclusions: [{start: 2025-01-02T12:02:00Z, end: 2025-01-02T12:03:00Z}]}
+""")
+    rep = q.sla_report(cfg, START, END, by="state_machine").set_index("key")
+    assert [(rep.loc[k, "executions"], rep.loc[k, "excluded"]) for k in (PAY_A, PAY_B, CARE_A)] == [
+        (8, 2), (3, 0), (3, 1)]
+    assert list(q.sla_attainment_series(cfg, START, END, domain="pay")["executions"]) == [8, 3]
+    assert list(q.budget_burndown(cfg, END, domain="care")["executions"])[-1] == 4  # c0, c1, c3, c4
+    audit = q.audit_rows("pay", START, END, cfg)
+    assert [n for n, m in zip(audit["name"], audit["sla_met"], strict=True) if pd.isna(m)] == ["a1", "a2", "b4"]

@@ -1,0 +1,63 @@
+"""Flows: one state machine's graph coloured by failure rate or p95, common paths, state durations."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from collectors.asl import AslError, parse_definition
+from dashboard import data, frame, sidebar
+from dashboard.components import charts
+from dashboard.components.flow_overlay import flow_overlay
+from dashboard.components.graph import to_dot
+
+frame.open_page("Flows", "Where executions go and where they fail, drawn from the state machine's definition.")
+f = sidebar.current()
+start, end = data.period_window(f.period)
+machines = data.state_machines(f.domain)
+if machines.empty:
+    st.info("No state machines in this scope.")
+    st.stop()
+arns = list(machines.sort_values("name")["state_machine_arn"])
+names = dict(zip(machines["state_machine_arn"], machines["name"], strict=True))
+if f.machine in arns:
+    first = f.machine
+else:  # start with the machine that failed most in the period: what someone opening this page wants
+    worst = data.sla_report(start, end, "state_machine", f.domain).sort_values("failed", ascending=False)
+    first = next((a for a in worst["state_machine_arn"] if a in arns), arns[0])
+arn = st.selectbox("State machine", arns, index=arns.index(first),
+                   format_func=lambda a: names[a], key="flow_machine")
+metric = st.segmented_control("Colour by", ["failure_rate", "p95_ms"], default="failure_rate", required=True,
+                              format_func={"failure_rate": "Failure rate", "p95_ms": "p95 duration"}.get,
+                              key="flow_metric")
+m = data.machine(arn) or {}
+try:
+    graph = parse_definition(m.get("definition") or "")
+except AslError as e:
+    graph = None
+    st.warning(f"The definition of this state machine cannot be drawn: {e}")
+
+states = data.flow_states(arn, start, end)
+edges = data.flow_edges(arn, start, end)
+if graph is not None:
+    st.graphviz_chart(to_dot(graph, flow_overlay(graph, states, edges, metric or "failure_rate")), width="content")
+    scale = ("pale green = no failures, red = 20 % or more of visits failed" if metric != "p95_ms"
+             else "pale green = fast, red = the slowest state's p95")
+    st.caption(f"Colour: {scale}. Dashed red edges are Catch transitions; dashed boxes are Parallel "
+               "branches and Map iterations. Edge labels count transitions taken in the period.")
+
+st.subheader("Most common paths")
+paths = data.flow_paths(arn, start, end, 10)
+st.dataframe(
+    paths[["executions", "share", "failed", "path"]], hide_index=True, width="stretch",
+    column_config={
+        "executions": st.column_config.NumberColumn("Executions", format="localized"),
+        "share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
+        "failed": st.column_config.NumberColumn("Failed", format="localized"),
+        "path": st.column_config.TextColumn("Path", width="large"),
+    },
+)
+
+st.subheader("Time spent per state")
+durations = data.state_durations(arn, start, end).sort_values("p95_ms", ascending=False)
+st.plotly_chart(charts.duration_percentiles(durations, "state_name", ["p50_ms", "p90_ms", "p99_ms"],
+                                            "Duration percentiles per state"), width="stretch")

@@ -1,0 +1,148 @@
+"""Plotly figure builders: each takes a DataFrame (and column names) and returns a figure."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+STATUS_COLOURS = {
+    "OK": "#1a7f37",
+    "WARNING": "#bf8700",
+    "BREACHED": "#d1242f",
+    "INSUFFICIENT_DATA": "#6e7781",
+}
+RUN_COLOURS = {
+    "SUCCEEDED": "#2da44e",
+    "FAILED": "#d1242f",
+    "CAUGHT": "#bf8700",
+    "TIMED_OUT": "#8250df",
+    "ABORTED": "#6e7781",
+    "RUNNING": "#1f6feb",
+}
+def plain(values: Iterable[object]) -> list[str]:
+    """Labels for Plotly, which reads `<b>`, `<a href>` and friends in text: escape so AWS text stays text."""
+    return [html.escape(str(v), quote=False) for v in values]
+
+
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "plotly_white"}
+
+
+def _empty(title: str, message: str = "No data in this period") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6e7781"})
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=220, **_LAYOUT)
+    return fig
+
+
+def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, *,
+            x_order: Sequence[object] | None = None, y_order: Sequence[object] | None = None) -> go.Figure:
+    """Counts of `z` over an `x` × `y` grid (missing cells are 0), white → red."""
+    if df.empty:
+        return _empty(title)
+    grid = df.pivot_table(index=y, columns=x, values=z, aggfunc="sum", fill_value=0)
+    if x_order is not None:
+        grid = grid.reindex(columns=list(x_order), fill_value=0)
+    if y_order is not None:
+        grid = grid.reindex(index=list(y_order), fill_value=0)
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy().tolist(), x=plain(grid.columns), y=plain(grid.index),
+        colorscale=[[0, "#ffffff"], [0.15, "#ffd8b5"], [1, "#b31d28"]], hoverongaps=False,
+        hovertemplate=f"{y}: %{{y}}<br>{x}: %{{x}}<br>{z}: %{{z}}<extra></extra>",
+    ))
+    fig.update_layout(title=title, height=max(260, 32 * len(grid.index) + 120), **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def attainment(df: pd.DataFrame, x: str, y: str, objective: float | None, title: str,
+               group: str | None = None) -> go.Figure:
+    """Success-rate attainment per period (one line per group) against the objective line."""
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure()
+    for key, part in ([(None, df)] if group is None else df.groupby(group, sort=True)):
+        name = plain([key[0] if isinstance(key, tuple) else key])[0] if key is not None else "attainment"
+        fig.add_trace(go.Scatter(x=part[x], y=part[y] * 100, mode="lines+markers", name=name))
+    if objective is not None:
+        fig.add_hline(y=objective * 100, line_dash="dash", line_color="#d1242f",
+                      annotation_text=f"objective {objective:.2%}", annotation_position="bottom right")
+    fig.update_layout(title=title, yaxis_title="success %", height=340, **_LAYOUT)
+    return fig
+
+
+def burndown(df: pd.DataFrame, x: str, actual: str, ideal: str, title: str) -> go.Figure:
+    """Error budget remaining over the window: actual against the ideal straight line."""
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure([
+        go.Scatter(x=df[x], y=df[actual] * 100, mode="lines", name="actual", line={"width": 3}),
+        go.Scatter(x=df[x], y=df[ideal] * 100, mode="lines", name="ideal", line={"dash": "dash"}),
+    ])
+    fig.add_hline(y=0, line_color="#d1242f")
+    fig.update_layout(title=title, yaxis_title="error budget left %", height=340, **_LAYOUT)
+    return fig
+
+
+def latency(df: pd.DataFrame, x: str, series: Sequence[str], target_ms: float | None, title: str) -> go.Figure:
+    """Latency percentiles per period (seconds) with the target line."""
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure([
+        go.Scatter(x=df[x], y=df[s] / 1000, mode="lines+markers", name=s) for s in series if s in df
+    ])
+    if target_ms is not None:
+        fig.add_hline(y=target_ms / 1000, line_dash="dash", line_color="#d1242f",
+                      annotation_text=f"target {target_ms / 1000:g} s", annotation_position="top left")
+    fig.update_layout(title=title, yaxis_title="seconds", height=340, **_LAYOUT)
+    return fig
+
+
+def duration_percentiles(df: pd.DataFrame, label: str, columns: Sequence[str], title: str) -> go.Figure:
+    """Per-state duration percentiles as grouped horizontal bars (seconds)."""
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure([
+        go.Bar(y=plain(df[label]), x=df[c] / 1000, name=c, orientation="h") for c in columns if c in df
+    ])
+    fig.update_layout(title=title, xaxis_title="seconds (log scale)", xaxis_type="log", barmode="group",
+                      height=max(260, 28 * len(df) * max(1, len(columns)) // 2 + 120), **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def timeline(df: pd.DataFrame, start: str, end: str, label: str, status: str, title: str) -> go.Figure:
+    """A Gantt chart of state runs: one bar per run, coloured by status."""
+    if df.empty:
+        return _empty(title, "No state runs recorded for this execution")
+    fig = go.Figure()
+    d = df.copy()
+    d[end] = d[end].fillna(d[start])
+    d["_ms"] = (d[end] - d[start]).dt.total_seconds() * 1000
+    span = max(float((d[end].max() - d[start].min()).total_seconds() * 1000), 1.0)
+    for st_name, part in d.groupby(status, sort=False):
+        name = plain([st_name])[0]
+        fig.add_trace(go.Bar(
+            # instant states (Choice, Pass, Fail) get a sliver of width so they stay visible
+            base=part[start], x=part["_ms"].clip(lower=span * 0.004), y=plain(part[label]), orientation="h",
+            name=name, marker_color=RUN_COLOURS.get(str(st_name), "#57606a"), customdata=part["_ms"].tolist(),
+            hovertemplate="%{y}<br>%{base|%H:%M:%S.%L} + %{customdata:,.0f} ms<extra>" + name + "</extra>",
+        ))
+    fig.update_layout(title=title, barmode="overlay", height=max(260, 26 * d[label].nunique() + 120), **_LAYOUT)
+    fig.update_xaxes(type="date")
+    fig.update_yaxes(autorange="reversed", type="category", categoryorder="array",
+                     categoryarray=plain(dict.fromkeys(d[label])))
+    return fig
+
+
+def status_words(status: str | None) -> str:
+    """The SLA status in words, for people who cannot tell the colours apart."""
+    return {
+        "OK": "OK: inside the SLA",
+        "WARNING": "WARNING: error budget running low",
+        "BREACHED": "BREACHED: SLA missed",
+        "INSUFFICIENT_DATA": "Not enough executions to judge",
+    }.get(status or "", status or "unknown")

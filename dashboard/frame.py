@@ -1,0 +1,55 @@
+"""What every page starts with: its title, the 'no data yet' page, and the demo-data notice."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+
+
+def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
+    """Title the page; stop with a friendly explanation when there is nothing to show yet."""
+    st.title(title)
+    status = data.lake_status()
+    if not status.ready:
+        no_data(status)
+        st.stop()
+    problem = data.slas_problem()
+    if problem:
+        st.error(f"The SLA configuration is not valid, so SLA figures cannot be computed.\n\n{problem}")
+        st.stop()
+    if status.demo:
+        st.info(
+            "**Simulated demo data.** Everything on this page comes from a simulated account "
+            "(`python -m collectors demo`), not from AWS.",
+            icon=":material/science:",
+        )
+    if caption:
+        st.caption(caption)
+    return status
+
+
+def no_data(status: data.LakeStatus) -> None:
+    """The page shown instead of charts when the lake is missing or empty."""
+    what = "is empty" if status.exists else "does not exist yet"
+    st.warning(f"No data to show: the lake at `{status.uri}` {what}.", icon=":material/database:")
+    st.markdown(
+        "Stepscope reads a lake of Parquet files collected from AWS Step Functions. To get one:\n\n"
+        "1. **Try it with simulated data**: `make run` builds a demo lake and serves this dashboard.\n"
+        "2. **Collect from your AWS account** (credentials from the usual AWS environment):"
+    )
+    st.code(f"python -m collectors collect --lake {status.uri}", language="bash")
+    st.markdown(
+        "Point the dashboard at another lake with the `STEPSCOPE_LAKE` environment variable "
+        "(a local folder or `s3://bucket/prefix`), then reload this page."
+    )
+
+
+def status_badge(status: str | None) -> None:
+    """An SLA status as a coloured badge with words (never colour alone)."""
+    from dashboard.components.charts import status_words
+
+    colour = {"OK": "green", "WARNING": "orange", "BREACHED": "red"}.get(status or "", "gray")
+    icon = {"OK": ":material/check_circle:", "WARNING": ":material/warning:",
+            "BREACHED": ":material/error:"}.get(status or "", ":material/help:")
+    st.badge(status_words(status), color=colour, icon=icon)

@@ -1,0 +1,153 @@
+"""The served dashboard in headless Chromium: every page, a triage click-through, markup shown as text."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dash_lakes import XSS_CAUSE, XSS_ERROR, XSS_NAME, execution_arn
+
+import queries
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dashboard" / "streamlit_app.py"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+PAGES = {"overview": ("/", "Overview"), "sla": ("/sla", "SLA"), "failures": ("/failures", "Failures"),
+         "flows": ("/flows", "Flows"), "execution": ("/execution", "Execution"),
+         "audit": ("/audit", "Audit export"), "health": ("/health", "Collection health")}
+FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_lake: Path, slas_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run` in a subprocess on a free localhost port, serving the test lake."""
+    port = _free_port()
+    env = {**os.environ, "STEPSCOPE_LAKE": str(demo_lake), "STEPSCOPE_SLAS": str(slas_file)}
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:  # noqa: S310 - localhost
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: run `make browser` (Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    pg = ctx.new_page()
+    pg.dialogs = []  # every alert/confirm a page raises (there must be none)
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    ctx.close()
+
+
+def settle(pg: object, title: str) -> None:
+    """Wait until the page's script has run: its title is shown and the 'running' widget is gone."""
+    pg.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    pg.wait_for_timeout(1500)  # charts and the graph draw after the last message
+
+
+def assert_clean(pg: object) -> None:
+    body = pg.inner_text("body")
+    assert pg.locator('[data-testid="stException"]').count() == 0, body[:2000]
+    for bad in ("Traceback", "Page not found", "StreamlitAPIException"):
+        assert bad not in body, f"{bad!r} on {pg.url}"
+    assert pg.dialogs == []
+
+
+def test_every_page_renders_without_error(app_url: str, page: object) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (path, title) in PAGES.items():
+        page.goto(app_url + path)
+        settle(page, title)
+        assert_clean(page)
+        assert "Simulated demo data" in page.inner_text("body")
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_triage_row_click_opens_its_execution(app_url: str, page: object, demo_lake: Path) -> None:
+    page.goto(f"{app_url}/failures")
+    settle(page, "Failures")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # the row-selection checkbox of the first row: left edge of the grid, below the header row
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_url("**/execution?execution=*", timeout=30_000)
+    settle(page, "Execution")
+    assert_clean(page)
+    arn = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["execution"][0]
+    ex = queries.connect(str(demo_lake)).execution(arn)
+    assert ex is not None and ex["status"] in FAILED
+    assert page.get_by_text(ex["name"], exact=True).first.is_visible()
+    page.screenshot(path=str(SHOTS / "execution-from-triage.png"), full_page=True)
+
+
+def test_markup_from_aws_is_shown_as_text(app_url: str, page: object) -> None:
+    page.goto(f"{app_url}/?execution={urllib.parse.quote(execution_arn(), safe='')}")
+    settle(page, "Execution")
+    assert_clean(page)
+    for text in (XSS_NAME, XSS_CAUSE, XSS_ERROR):  # code blocks draw a moment after the rest
+        page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=30_000)
+    assert page.get_by_role("heading", name=XSS_NAME, exact=True).is_visible()
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator("b", has_text="Error").count() == 0
+    scripts = page.evaluate("[...document.scripts].map(s => s.textContent).join('\\n')")
+    assert "alert(1)" not in scripts
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    page.screenshot(path=str(SHOTS / "execution-hostile-text.png"), full_page=True)

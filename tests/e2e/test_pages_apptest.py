@@ -1,0 +1,275 @@
+"""Every page through Streamlit's AppTest on a small simulated lake, checked against its ground truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from dash_lakes import XSS_CAUSE, XSS_NAME, execution_arn
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard.components.text import md_escape, percent
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "streamlit_app.py")
+PAGES = {
+    "overview": "Overview", "sla": "SLA", "failures": "Failures", "flows": "Flows",
+    "execution": "Execution", "audit": "Audit export", "health": "Collection health",
+}
+OUTAGE = "model-endpoint-outage"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    # Cached results are per process: a test on another lake must not see the previous lake's answers.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -> None:
+    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
+    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
+
+
+def open_page(page: str, **params: str) -> AppTest:
+    """Run the router with query params, then switch to `page` (None: stay where the router put us)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    if page != "overview" and not at.exception:
+        at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest, kind: str) -> list:
+    return [e.proto for e in at.get(kind)]
+
+
+def figure(at: AppTest, title: str) -> dict:
+    for proto in charts(at, "plotly_chart"):
+        spec = json.loads(proto.spec)
+        if spec["layout"].get("title", {}).get("text") == title:
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def arn_of(link: str) -> str:
+    """The execution ARN in a triage link (`execution?execution=<ARN>`)."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["execution"][0]
+
+
+def outage(truth: dict) -> dict:
+    return next(i for i in truth["incidents"] if i["id"] == OUTAGE)
+
+
+def domain_counts(truth: dict, domain: str) -> tuple[int, int]:
+    """(finished executions, failed ones) of a domain over the whole simulated window."""
+    finished = failed = 0
+    for m in truth["machines"].values():
+        if m["domain"] != domain:
+            continue
+        by = m["by_status"]
+        finished += sum(v for k, v in by.items() if k not in ("RUNNING", "PENDING_REDRIVE"))
+        failed += sum(v for k, v in by.items() if k in ("FAILED", "TIMED_OUT", "ABORTED"))
+    return finished, failed
+
+
+# -- every page ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_with_demo_notice(on_demo: None, page: str) -> None:
+    at = open_page(page, period="30d")
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert any("Simulated demo data" in i.value for i in at.info), "the demo notice is missing"
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_missing_lake_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str) -> None:
+    monkeypatch.setenv("STEPSCOPE_LAKE", str(tmp_path / "nowhere"))
+    at = open_page(page)
+    assert any("No data to show" in w.value and "does not exist yet" in w.value for w in at.warning)
+    assert any("python -m collectors collect" in c.value for c in at.code)
+    assert any("make run" in m.value for m in at.markdown)
+
+
+def test_invalid_sla_file_is_named_not_a_traceback(monkeypatch: pytest.MonkeyPatch, demo_lake: Path,
+                                                   tmp_path: Path) -> None:
+    bad = tmp_path / "slas.yaml"
+    bad.write_text("version: 1\ndefaults: {success_objective: 150%}\n")
+    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
+    monkeypatch.setenv("STEPSCOPE_SLAS", str(bad))
+    at = open_page("sla")
+    assert any("SLA configuration is not valid" in e.value and str(bad) in e.value for e in at.error)
+
+
+# -- overview --------------------------------------------------------------------------------------
+def test_overview_scorecards_match_ground_truth(on_demo: None, truth: dict) -> None:
+    at = open_page("overview", period="30d")
+    cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
+    metrics = [m for m in at.metric]
+    assert len(metrics) >= 4 * len(cards)
+    by_domain = {name: metrics[4 * i: 4 * i + 4] for i, name in enumerate(cards)}
+    for domain in ("ai-inference", "supply-chain", "payments"):
+        finished, failed = domain_counts(truth, domain)
+        execs, success, _, _ = by_domain[md_escape(domain)]
+        assert execs.value == f"{finished:,}"
+        assert success.value == percent(1 - failed / finished)
+    badges = [m.value for m in at.markdown if "badge[" in m.value]
+    assert "BREACHED" in badges[cards.index(md_escape("ai-inference"))]
+    assert "OK: inside the SLA" in badges[cards.index(md_escape("supply-chain"))]
+
+
+def test_filters_come_from_the_url(on_demo: None) -> None:
+    at = open_page("overview", domain="payments", period="7d")
+    assert at.selectbox(key="domain").value == "payments"
+    assert [s.value for s in at.subheader if s.value != "Worst offenders"] == ["payments"]
+    assert at.segmented_control(key="period").value == "7d"
+
+
+# -- SLA -------------------------------------------------------------------------------------------
+def test_sla_page_shows_breach_and_burn_rates(on_demo: None, truth: dict) -> None:
+    at = open_page("sla", domain="ai-inference", period="30d")
+    report = frame_with(at, "success_objective")
+    rag = report[report["state_machine_name"] == "ai-inference-rag-answer"].iloc[0]
+    assert rag["status"] == "BREACHED"
+    assert rag["success_objective"] == pytest.approx(0.999)
+    m = next(v for v in truth["machines"].values() if v["name"] == "ai-inference-rag-answer")
+    assert rag["failed"] == sum(v for k, v in m["by_status"].items() if k in ("FAILED", "TIMED_OUT", "ABORTED"))
+    alerts = frame_with(at, "long_burn")
+    assert set(alerts["severity"]) == {"page", "ticket"}
+    burn = figure(at, "Error budget over the SLA window")
+    assert [t["name"] for t in burn["data"]] == ["actual", "ideal"]
+
+
+# -- failures --------------------------------------------------------------------------------------
+def test_outage_shows_in_heatmaps_error_groups_and_triage(on_demo: None, truth: dict) -> None:
+    inc = outage(truth)
+    at = open_page("failures", period="7d")
+    heat = figure(at, "Failures by state machine × hour of day (UTC)")["data"][0]
+    for m in inc["machines"]:
+        row = heat["z"][heat["y"].index(m["name"])]
+        in_window = row[14] + row[15]  # the outage ran 14:00-16:00 UTC
+        assert in_window >= m["executions_not_succeeded"]
+        assert max(row) in (row[14], row[15]), f"{m['name']}: the outage hours are not the hottest"
+    by_state = figure(at, "Failures by state × day")["data"][0]
+    per_day = [sum(col) for col in zip(*by_state["z"], strict=True)]
+    outage_day = by_state["x"].index("2026-11-16")
+    assert per_day[outage_day] >= sum(m["executions_not_succeeded"] for m in inc["machines"])
+    assert per_day[outage_day] == max(per_day)
+
+    triage = frame_with(at, "failed_state")
+    started = pd.to_datetime(triage["start_time"], utc=True)
+    during = triage[(started >= pd.Timestamp(inc["start"])) & (started < pd.Timestamp(inc["end"]))]
+    assert len(during) == sum(m["executions_not_succeeded"] for m in inc["machines"])
+    assert set(during["state_machine_name"]) == {m["name"] for m in inc["machines"]}
+    assert all(link.startswith("execution?execution=arn%3Aaws%3Astates") for link in triage["link"])
+
+    groups = frame_with(at, "cause_pattern")
+    g = groups[groups["error"] == inc["error"]].iloc[0]
+    assert g["badge"] == "NEW"
+    assert g["count"] == (triage["error"] == inc["error"]).sum() >= 1
+
+
+def test_triage_row_selection_opens_the_execution(on_demo: None) -> None:
+    at = open_page("failures", period="7d")
+    triage = frame_with(at, "failed_state")
+    # what a click on the first row sends to the server
+    at.session_state["triage"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Execution"]
+    assert at.subheader[0].value == md_escape(triage["name"].iloc[0])
+    assert arn_of(triage["link"].iloc[0]) == at.query_params["execution"]
+
+
+# -- execution -------------------------------------------------------------------------------------
+def test_execution_deep_link_from_the_root_url(on_demo: None) -> None:
+    at = open_page("overview", execution=execution_arn())
+    assert [t.value for t in at.title] == ["Execution"]
+    assert [s.value for s in at.subheader][0] == md_escape(XSS_NAME)
+    codes = [c.value for c in at.code]
+    assert XSS_CAUSE in codes
+    assert any(c.startswith("aws stepfunctions redrive-execution --execution-arn ") for c in codes)
+    labels = {b.proto.label for b in at.get("link_button")}
+    assert labels == {"Open in the AWS console", "CloudWatch Logs", "X-Ray trace"}
+    dot = charts(at, "graphviz_chart")[0].spec
+    assert 'label="Do <u>it</u>\\nTask"' in dot and 'color="#d1242f", penwidth=3' in dot
+
+
+def test_execution_of_the_outage_has_timeline_and_events(on_demo: None, truth: dict) -> None:
+    inc = outage(truth)
+    triage = frame_with(open_page("failures", period="7d"), "failed_state")
+    arn = arn_of(triage[triage["error"] == inc["error"]]["link"].iloc[0])
+    at = open_page("overview", execution=arn)
+    assert [t.value for t in at.title] == ["Execution"]
+    assert inc["error"] in [c.value for c in at.code]
+    gantt = figure(at, "State runs (× = attempts with retries)")
+    assert any(inc["state"] in y for t in gantt["data"] for y in t["y"])
+    events = frame_with(at, "details_json")
+    assert events["event_id"].is_monotonic_increasing and len(events) > 3
+
+
+def test_unknown_execution_arn_is_a_clear_message(on_demo: None) -> None:
+    at = open_page("overview", execution="arn:aws:states:us-east-1:123456789012:execution:nope:missing")
+    assert any("No execution with this ARN" in e.value for e in at.error)
+
+
+# -- flows, audit, health --------------------------------------------------------------------------
+def test_flows_graph_has_counts_for_the_chosen_machine(on_demo: None, truth: dict) -> None:
+    inc = outage(truth)
+    arn = inc["machines"][0]["state_machine_arn"]
+    at = open_page("flows", machine=inc["machines"][0]["name"], domain="ai-inference", period="7d")
+    assert at.selectbox(key="flow_machine").value == arn
+    dot = charts(at, "graphviz_chart")[0].spec
+    assert dot.startswith("digraph G {") and f"{inc['state']}\\nTask\\n" in dot
+    assert "% failed" in dot and "style=dashed" in dot
+    paths = frame_with(at, "path")
+    assert paths["share"].sum() <= 1.0 + 1e-9 and paths["executions"].is_monotonic_decreasing
+
+
+def test_audit_download_is_the_export_command_output(on_demo: None, demo_lake: Path, slas_file: Path,
+                                                     tmp_path: Path) -> None:
+    at = open_page("audit", domain="payments", period="7d")
+    assert not at.dataframe, "nothing is read before the user asks"
+    at.toggle(key="audit_go").set_value(True).run()
+    assert not at.exception
+    preview = frame_with(at, "execution_arn")
+    assert {b.proto.label for b in at.get("download_button")} == {"Download CSV", "Download manifest"}
+    # the bytes the page serves, from the same function, against the command's file
+    start, end = datetime(2026, 11, 13, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    out = tmp_path / "cli.csv"
+    subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", str(demo_lake), "--domain",
+                    "payments", "--from", start.isoformat(), "--to", end.isoformat(), "--out", str(out),
+                    "--config", str(slas_file)], check=True, cwd=ROOT, capture_output=True)
+    csv, manifest = data.audit_export("payments", start, end, "page.csv")
+    assert csv == out.read_bytes()
+    page_m, cli_m = json.loads(manifest), json.loads(out.with_name("cli.csv.manifest.json").read_text())
+    assert page_m["sha256"] == cli_m["sha256"] and page_m["rows"] == cli_m["rows"] == csv.count(b"\n") - 1
+    assert len(preview) == min(200, page_m["rows"])
+
+
+def test_health_lists_every_collected_machine(on_demo: None, truth: dict) -> None:
+    at = open_page("health")
+    table = frame_with(at, "watermark")
+    assert {m["name"] for m in truth["machines"].values()} <= set(table["name"])
