@@ -35,6 +35,7 @@ from collectors.simulate.replicate import (
     raw_records,
 )
 from collectors.simulate.scenario import DAY_MS, Incidents, Regime
+from collectors.simulate.truth import ground_truth
 from collectors.simulate.walker import Walker
 
 GROUND_TRUTH_FILE = "_ground_truth.json"
@@ -464,7 +465,7 @@ def build_demo(
             for k, f in enumerate(pool.imap_unordered(_build_day, day_list), 1):
                 report(f, k)
     _write_small_tables(lake, world, plan, figures, t0)
-    truth = ground_truth(world, plan, figures)
+    truth = ground_truth(world.specs, plan.inc, plan.start_ms, plan.end_ms, plan.seed, figures)
     truth_path = lake.path(GROUND_TRUTH_FILE)
     lake._atomic_write(GROUND_TRUTH_FILE, json.dumps(truth, indent=2, sort_keys=True).encode())
     rows = {t: sum(f["rows"][t] for f in figures) for t in ("executions", "state_runs", "events")}
@@ -518,59 +519,6 @@ def _write_small_tables(lake: Lake, world: World, plan: Plan, figures: list[dict
     lake.write("collection_runs", to_table("collection_runs", [{
         "run_id": f"demo-{plan.seed}-{plan.end_ms}", "started_at": collected, "finished_at": collected,
         "source": "demo", "summary_json": json.dumps(summary, sort_keys=True)}]))
-
-
-def ground_truth(world: World, plan: Plan, figures: list[dict[str, Any]]) -> dict[str, Any]:
-    """What really happened in the simulated account: incidents and true rates per machine."""
-    inc = plan.inc
-    iso = lambda ms: records.ms_to_dt(ms).isoformat()  # noqa: E731
-    by_name = {s.name: s for s in world.specs}
-    status: dict[str, Counter] = {s.name: Counter() for s in world.specs}
-    outage: Counter = Counter()
-    redriven: Counter = Counter()
-    for f in figures:
-        for (name, st), c in f["status"].items():
-            status[name][st] += c
-        outage.update(f["outage"])
-        redriven.update(f["redriven"])
-    machines = {}
-    for s in world.specs:
-        c = status[s.name]
-        total = sum(c.values())
-        finished = total - c.get("RUNNING", 0)
-        machines[s.arn()] = {
-            "name": s.name, "domain": s.domain, "region": s.region, "executions": total,
-            "by_status": dict(sorted(c.items())), "redriven": redriven.get(s.name, 0),
-            "failure_rate": round((finished - c.get("SUCCEEDED", 0)) / finished, 6) if finished else None,
-        }
-    dm = by_name[inc.degr_machine]
-    deploy = by_name[inc.deploy_machine]
-    return {
-        "seed": plan.seed, "window_start": iso(plan.start_ms), "window_end": iso(plan.end_ms),
-        "failure_rate_definition": "(FAILED + TIMED_OUT + ABORTED) / finished executions, final status after redrives",
-        "incidents": [
-            {"id": "model-endpoint-outage", "kind": "outage", "start": iso(inc.outage_start), "end": iso(inc.outage_end),
-             "domain": by_name[inc.outage_machines[0]].domain, "state": inc.outage_state, "error": inc.outage_error,
-             "attempt_failure_probability": inc.outage_fail,
-             "machines": [{"state_machine_arn": by_name[n].arn(), "name": n,
-                           "executions_started_in_window": outage.get((n, "executions"), 0),
-                           "executions_with_state_failed": outage.get((n, "state_failed"), 0),
-                           "executions_not_succeeded": outage.get((n, "execution_not_succeeded"), 0)}
-                          for n in inc.outage_machines],
-             "description": "The model endpoint behind InvokeModel answers 503 for two hours"},
-            {"id": "scoring-degradation", "kind": "degradation", "start": iso(inc.degr_start), "end": iso(inc.degr_end),
-             "domain": dm.domain, "state_machine_arn": dm.arn(), "name": dm.name, "state": inc.degr_state,
-             "error": "States.Timeout", "latency_factor_at_end": inc.degr_latency,
-             "extra_timeout_probability_at_end": inc.degr_timeout,
-             "description": "The scoring service slows down steadily; more attempts hit TimeoutSeconds"},
-            {"id": "triage-v2-latency-regression", "kind": "deployment", "start": iso(inc.deploy_at),
-             "domain": deploy.domain, "state_machine_arn": deploy.arn(), "name": deploy.name,
-             "state": inc.deploy_state, "old_version_arn": records.version_arn(deploy, 1),
-             "new_version_arn": records.version_arn(deploy, 2), "latency_factor": inc.deploy_latency,
-             "description": "Version 2 of the triage machine makes ClassifyIntent slower"},
-        ],
-        "machines": machines,
-    }
 
 
 def _disk_bytes(lake: Lake) -> int:
