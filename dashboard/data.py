@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
+from collectors.lake import Lake
 from dashboard import filters
 from queries import sla_config
 from queries.sla_config import Objective, SlaConfig, SlaConfigError
@@ -110,7 +111,7 @@ class LakeStatus:
 @st.cache_data(ttl=STATUS_TTL_S, show_spinner=False)
 def lake_status() -> LakeStatus:
     """The lake's metadata and extent (missing lake → exists=False)."""
-    lake = _q().lake
+    lake = Lake(lake_uri())  # metadata and a folder listing: no database, no scan
     meta = lake.read_meta()
     days = [d for _, d in lake.partitions("executions")]
     return LakeStatus(

@@ -7,7 +7,7 @@ import streamlit as st
 from collectors.asl import AslError, parse_definition
 from dashboard import data, frame, sidebar
 from dashboard.components import charts
-from dashboard.components.flow_overlay import flow_overlay
+from dashboard.components.flow_overlay import METRICS, flow_overlay
 from dashboard.components.graph import to_dot
 
 frame.open_page("Flows", "Where executions go and where they fail, drawn from the state machine's definition.")
@@ -22,13 +22,14 @@ names = dict(zip(machines["state_machine_arn"], machines["name"], strict=True))
 if f.machine in arns:
     first = f.machine
 else:  # start with the machine that failed most in the period: what someone opening this page wants
-    worst = data.sla_report(start, end, "state_machine", f.domain).sort_values("failed", ascending=False)
-    first = next((a for a in worst["state_machine_arn"] if a in arns), arns[0])
+    # (the failures-per-hour cells are a small scan of failed executions, shared with the Failures page)
+    cells = data.failures_by_machine_hour(start, end, f.domain)
+    worst = cells.groupby("state_machine_arn")["failures"].sum().sort_values(ascending=False, kind="stable")
+    first = next((a for a in worst.index if a in arns), arns[0])
 arn = st.selectbox("State machine", arns, index=arns.index(first),
                    format_func=lambda a: names[a], key="flow_machine")
-metric = st.segmented_control("Colour by", ["failure_rate", "p95_ms"], default="failure_rate", required=True,
-                              format_func={"failure_rate": "Failure rate", "p95_ms": "p95 duration"}.get,
-                              key="flow_metric")
+metric = st.segmented_control("Colour by", list(METRICS), default="problem_rate", required=True,
+                              format_func=METRICS.get, key="flow_metric")
 m = data.machine(arn) or {}
 try:
     graph = parse_definition(m.get("definition") or "")
@@ -39,9 +40,11 @@ except AslError as e:
 states = data.flow_states(arn, start, end)
 edges = data.flow_edges(arn, start, end)
 if graph is not None:
-    st.graphviz_chart(to_dot(graph, flow_overlay(graph, states, edges, metric or "failure_rate")), width="content")
-    scale = ("pale green = no failures, red = 20 % or more of visits failed" if metric != "p95_ms"
-             else "pale green = fast, red = the slowest state's p95")
+    st.graphviz_chart(to_dot(graph, flow_overlay(graph, states, edges, metric or "problem_rate")), width="content")
+    scale = {"failure_rate": "pale green = no failures, red = 20 % or more of visits failed",
+             "problem_rate": "pale green = no errors, red = 20 % or more of visits failed or had an error "
+                             "caught by a Catch",
+             "p95_ms": "pale green = fast, red = the slowest state's p95"}[metric or "problem_rate"]
     st.caption(f"Colour: {scale}. Dashed red edges are Catch transitions; dashed boxes are Parallel "
                "branches and Map iterations. Edge labels count transitions taken in the period.")
 
@@ -58,6 +61,7 @@ st.dataframe(
 )
 
 st.subheader("Time spent per state")
-durations = data.state_durations(arn, start, end).sort_values("p95_ms", ascending=False)
-st.plotly_chart(charts.duration_percentiles(durations, "state_name", ["p50_ms", "p90_ms", "p99_ms"],
+# the per-state figures above already hold p50 and p95: no second scan of the state runs
+durations = states.sort_values("p95_ms", ascending=False)
+st.plotly_chart(charts.duration_percentiles(durations, "state_name", ["p50_ms", "p95_ms"],
                                             "Duration percentiles per state"), width="stretch")

@@ -46,7 +46,7 @@ view = health.assign(lag=[duration(s * 1000) if s == s else "never" for s in hea
 st.dataframe(
     view[["name", "domain", "fresh", "last_collected_at", "lag", "watermark", "open_executions",
           "incomplete_histories", "last_error", "region", "account_id"]],
-    hide_index=True, width="stretch",
+    hide_index=True, width="stretch", height="content", placeholder="–",
     column_config={
         "name": "State machine", "domain": "Domain", "fresh": "Freshness", "lag": "Lag",
         "last_collected_at": st.column_config.DatetimeColumn("Last collected (UTC)", format="YYYY-MM-DD HH:mm"),

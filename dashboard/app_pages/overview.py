@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, frame, sidebar
-from dashboard.components.text import duration, md_escape, percent
+from dashboard.components.text import budget_left, budget_used, compact_duration, duration, md_escape, percent
 from dashboard.filters import previous_window
 
 frame.open_page("Overview", "Is each domain inside its SLA this period? Trends compare with the previous period.")
@@ -41,22 +41,33 @@ for chunk in rows:
             delta_sr = None if pd.isna(sr) or psr is None or pd.isna(psr) else f"{(sr - psr) * 100:+.2f} pp"
             b.metric("Success rate", percent(sr), delta=delta_sr,
                      help=f"Objective {percent(r['success_objective'])}")
+            # the budget gets the card's whole width: "Overspent" and by how much must never be cut off
+            left = r["budget_remaining"]
+            if r["status"] == "INSUFFICIENT_DATA":
+                st.metric("Error budget left", "–", help="Too few executions in the period to judge the budget.")
+            elif pd.notna(left) and left < 0:  # "-1601%" means nothing to a reader: say overspent, and by how much
+                st.metric("Error budget left", "Overspent", delta=f"{budget_used(left)} the budget used",
+                          delta_color="red", delta_arrow="off",
+                          help=f"Failures used {budget_used(left)} the failures the objective allows "
+                               f"({percent(left, 0)} left).")
+            else:
+                st.metric("Error budget left", percent(left, 0), help="Share of the allowed failures not yet used.")
             c, d = st.columns(2)
-            c.metric("Error budget left", percent(r["budget_remaining"], 0),
-                     help="Share of the allowed failures not yet used; negative means overspent.")
-            d.metric("p95 duration", duration(r["p95_ms"]))
+            c.metric("p95 duration", compact_duration(r["p95_ms"]), help=f"p95 {duration(r['p95_ms'])}")
+            d.metric("Failed", f"{int(r['failed']):,}", help="Failed, timed-out or aborted executions.")
 
 st.subheader("Worst offenders")
 machines = data.sla_report(start, end, "state_machine", f.domain)
 worst = machines[machines["executions"] > 0].sort_values(
     ["budget_remaining", "failed"], ascending=[True, False], na_position="last").head(10)
-worst = worst.assign(p95=[duration(v) for v in worst["p95_ms"]])
+worst = worst.assign(p95=[duration(v) for v in worst["p95_ms"]],
+                     budget_left=[budget_left(v) for v in worst["budget_remaining"]])
 if worst.empty:
     st.info("No executions in this period.")
 else:
     st.dataframe(
         worst[["state_machine_name", "domain", "status", "executions", "failed", "success_rate",
-               "success_objective", "budget_remaining", "p95"]],
+               "success_objective", "budget_left", "p95"]],
         hide_index=True, width="stretch",
         column_config={
             "state_machine_name": "State machine", "domain": "Domain", "status": "SLA status",
@@ -64,7 +75,7 @@ else:
             "failed": st.column_config.NumberColumn("Failed", format="localized"),
             "success_rate": st.column_config.NumberColumn("Success", format="percent"),
             "success_objective": st.column_config.NumberColumn("Objective", format="percent"),
-            "budget_remaining": st.column_config.NumberColumn("Budget left", format="percent"),
+            "budget_left": st.column_config.TextColumn("Error budget left", width=170),
             "p95": "p95 duration",
         },
     )

@@ -1,4 +1,4 @@
-"""SLA: attainment against objectives, error-budget burn-down, burn-rate alerts, latency against target."""
+"""SLA: attainment against objectives, burn-rate alerts, error-budget burn-down, latency against target."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, frame, sidebar
 from dashboard.components import charts
+from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import md_escape
 
 frame.open_page("SLA", "Per domain and state machine: objectives, error budget and burn rate.")
@@ -24,22 +25,48 @@ report = report.sort_values(["status", "budget_remaining"], key=lambda c: c.map(
                             if c.name == "status" else c, na_position="last")
 st.subheader("Attainment against objectives")
 st.dataframe(
-    report[["state_machine_name", "domain", "status", "executions", "failed", "attainment", "success_objective",
-            "budget_remaining", "p50_ms", "p95_ms", "p99_ms", "latency_threshold_ms", "within_threshold_share",
-            "owner"]],
-    hide_index=True, width="stretch",
+    report_view(report), hide_index=True, width="stretch", placeholder="–",
     column_config={
         "state_machine_name": "State machine", "domain": "Domain", "status": "SLA status", "owner": "Owner",
         "executions": st.column_config.NumberColumn("Executions", format="localized"),
         "failed": st.column_config.NumberColumn("Failed", format="localized"),
         "attainment": st.column_config.NumberColumn("Attainment", format="percent"),
         "success_objective": st.column_config.NumberColumn("Objective", format="percent"),
-        "budget_remaining": st.column_config.NumberColumn("Budget left", format="percent"),
-        "p50_ms": st.column_config.NumberColumn("p50 ms", format="localized"),
-        "p95_ms": st.column_config.NumberColumn("p95 ms", format="localized"),
-        "p99_ms": st.column_config.NumberColumn("p99 ms", format="localized"),
-        "latency_threshold_ms": st.column_config.NumberColumn("Latency target ms", format="localized"),
+        "budget_left": st.column_config.TextColumn("Error budget left", width=170,
+                                                   help="Share of the allowed failures not yet used."),
+        "p50": "p50", "p95": "p95", "p99": "p99", "latency_target": "Latency target",
         "within_threshold_share": st.column_config.NumberColumn("Within target", format="percent"),
+    },
+)
+
+st.subheader("Burn-rate alerts")
+st.caption("Multiwindow burn-rate rules: an alert fires when both its long and its short window spend the error "
+           "budget faster than the threshold (burn 1× = exactly the budget over the SLA window).")
+alerts = data.burn_rate_alerts(end, f.domain)
+if f.machine:
+    alerts = alerts[alerts["state_machine_arn"] == f.machine]
+view = alerts_view(alerts)
+firing = view[view["firing"]]
+if firing.empty:
+    st.success("No burn-rate alert is firing.", icon=":material/check_circle:")
+else:
+    lines = [f"- **{md_escape(r.alert)}**: {md_escape(r.scope)} ({md_escape(r.domain)}), windows {r.windows}, "
+             f"burning {r.burn} against a threshold of {r.threshold_x}" for r in firing.head(10).itertuples()]
+    more = f"\n\n… and {len(firing) - 10} more in the table below." if len(firing) > 10 else ""
+    st.error(f"{len(firing)} burn-rate alert(s) firing:\n\n" + "\n".join(lines) + more,
+             icon=":material/local_fire_department:")
+st.dataframe(
+    view[["alert", "scope", "domain", "windows", "burn", "threshold_x", "failures", "severity", "long_burn",
+          "short_burn", "firing"]],
+    hide_index=True, width="stretch", placeholder="–",
+    column_config={
+        "alert": st.column_config.TextColumn("Alert", width=150), "scope": "Scope", "domain": "Domain",
+        "windows": st.column_config.TextColumn("Windows (long + short)", width=150),
+        "burn": "Burn (long / short)", "threshold_x": "Fires at", "failures": "Failed (long window)",
+        "severity": "Severity",
+        "long_burn": st.column_config.NumberColumn("Long burn", format="%.2f"),
+        "short_burn": st.column_config.NumberColumn("Short burn", format="%.2f"),
+        "firing": st.column_config.CheckboxColumn("Firing"),
     },
 )
 
@@ -53,36 +80,17 @@ burn = data.budget_burndown(end, f.domain, f.machine)
 right.plotly_chart(charts.burndown(burn, "ts", "budget_remaining", "ideal_remaining",
                                    "Error budget over the SLA window"), width="stretch")
 
+st.subheader("Latency against target")
 left, right = st.columns(2)
 obj = data.objective(f.domain, f.machine)
 target_s = obj.latency_p95_max_s or obj.latency_threshold_s
 left.plotly_chart(charts.latency(series, "bucket", ["p95_ms"], target_s * 1000 if target_s else None,
                                  f"p95 duration per {grain}"), width="stretch")
 per_machine = report[report["executions"] > 0].sort_values("p95_ms", ascending=False).head(15)
+per_machine = per_machine.assign(target_ms=per_machine["latency_p95_max_ms"].fillna(per_machine["latency_threshold_ms"]))
 right.plotly_chart(charts.duration_percentiles(per_machine, "state_machine_name", ["p50_ms", "p95_ms", "p99_ms"],
-                                               "Latency percentiles per state machine"), width="stretch")
-
-st.subheader("Burn-rate alerts")
-st.caption("Multiwindow burn-rate rules: an alert fires when both its long and short window burn the error "
-           "budget faster than the threshold.")
-alerts = data.burn_rate_alerts(end, f.domain)
-if f.machine:
-    alerts = alerts[alerts["state_machine_arn"] == f.machine]
-alerts = alerts.assign(scope=alerts["state_machine_name"].fillna("(whole domain)"))
-firing = alerts[alerts["firing"]]
-if firing.empty:
-    st.success("No burn-rate alert is firing.", icon=":material/check_circle:")
-else:
-    st.error(f"{len(firing)} burn-rate alert(s) firing.", icon=":material/local_fire_department:")
-st.dataframe(
-    alerts.sort_values(["firing", "long_burn"], ascending=[False, False])[
-        ["firing", "domain", "scope", "severity", "long_window", "short_window", "threshold",
-         "long_burn", "short_burn", "long_failed", "long_executions"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "firing": st.column_config.CheckboxColumn("Firing"), "scope": "State machine",
-        "long_burn": st.column_config.NumberColumn("Long burn", format="%.2f"),
-        "short_burn": st.column_config.NumberColumn("Short burn", format="%.2f"),
-        "threshold": st.column_config.NumberColumn("Threshold", format="%.2f"),
-    },
-)
+                                               "Latency percentiles per state machine", threshold="target_ms"),
+                   width="stretch")
+if target_s is None and per_machine["target_ms"].isna().all():
+    st.caption("No latency objective in the SLA file for this scope: add `latency: {threshold_s: …}` to draw "
+               "the target.")

@@ -87,29 +87,59 @@ def burndown(df: pd.DataFrame, x: str, actual: str, ideal: str, title: str) -> g
     return fig
 
 
+UNITS = (("h", 3_600_000.0), ("min", 60_000.0), ("s", 1000.0), ("ms", 1.0))
+
+
+def time_unit(values: Iterable[float | None]) -> tuple[str, float]:
+    """The unit (name, ms per unit) that keeps the largest value readable: 6.1 h rather than 21,960 s."""
+    peak = max((float(v) for v in values if v is not None and v == v), default=0.0)
+    return next(((name, size) for name, size in UNITS if peak >= 2 * size), ("ms", 1.0))
+
+
+def _series_name(column: str) -> str:
+    return column.removesuffix("_ms")
+
+
 def latency(df: pd.DataFrame, x: str, series: Sequence[str], target_ms: float | None, title: str) -> go.Figure:
-    """Latency percentiles per period (seconds) with the target line."""
+    """Latency percentiles per period, in a unit fitting the values, against the target as a dashed line."""
     if df.empty:
         return _empty(title)
+    cols = [s for s in series if s in df]
+    unit, size = time_unit([*[v for c in cols for v in df[c]], target_ms])
     fig = go.Figure([
-        go.Scatter(x=df[x], y=df[s] / 1000, mode="lines+markers", name=s) for s in series if s in df
+        go.Scatter(x=df[x], y=df[c] / size, mode="lines+markers", name=_series_name(c),
+                   hovertemplate=f"%{{x}}<br>{_series_name(c)} %{{y:.3g}} {unit}<extra></extra>") for c in cols
     ])
     if target_ms is not None:
-        fig.add_hline(y=target_ms / 1000, line_dash="dash", line_color="#d1242f",
-                      annotation_text=f"target {target_ms / 1000:g} s", annotation_position="top left")
-    fig.update_layout(title=title, yaxis_title="seconds", height=340, **_LAYOUT)
+        fig.add_hline(y=target_ms / size, line_dash="dash", line_color="#d1242f",
+                      annotation_text=f"target {target_ms / size:g} {unit}", annotation_position="top left")
+    fig.update_layout(title=title, yaxis_title=unit, yaxis_rangemode="tozero", height=340, **_LAYOUT)
     return fig
 
 
-def duration_percentiles(df: pd.DataFrame, label: str, columns: Sequence[str], title: str) -> go.Figure:
-    """Per-state duration percentiles as grouped horizontal bars (seconds)."""
+def duration_percentiles(df: pd.DataFrame, label: str, columns: Sequence[str], title: str,
+                         threshold: str | None = None) -> go.Figure:
+    """Per-row duration percentiles as grouped horizontal bars (log scale, unit fitting the values); with
+    `threshold`, each row's latency target drawn as a marker on its bars."""
     if df.empty:
         return _empty(title)
+    cols = [c for c in columns if c in df]
+    targets = df[threshold] if threshold and threshold in df else None
+    unit, size = time_unit([*[v for c in cols for v in df[c]], *(targets if targets is not None else [])])
+    labels = plain(df[label])
     fig = go.Figure([
-        go.Bar(y=plain(df[label]), x=df[c] / 1000, name=c, orientation="h") for c in columns if c in df
+        go.Bar(y=labels, x=df[c] / size, name=_series_name(c), orientation="h",
+               hovertemplate=f"%{{y}}<br>{_series_name(c)} %{{x:.3g}} {unit}<extra></extra>") for c in cols
     ])
-    fig.update_layout(title=title, xaxis_title="seconds (log scale)", xaxis_type="log", barmode="group",
-                      height=max(260, 28 * len(df) * max(1, len(columns)) // 2 + 120), **_LAYOUT)
+    if targets is not None and targets.notna().any():
+        has = targets.notna().to_numpy()
+        fig.add_trace(go.Scatter(
+            y=[lbl for lbl, h in zip(labels, has, strict=True) if h], x=(targets[has] / size).tolist(), name="latency target",
+            mode="markers", marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#d1242f"}},
+            hovertemplate=f"%{{y}}<br>target %{{x:.3g}} {unit}<extra></extra>",
+        ))
+    fig.update_layout(title=title, xaxis_title=f"{unit} (log scale)", xaxis_type="log", barmode="group",
+                      height=max(260, 28 * len(df) * max(1, len(cols)) // 2 + 120), **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
 

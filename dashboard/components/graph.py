@@ -128,13 +128,13 @@ def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB")
     for e in graph.edges:
         if e.src not in ids or e.dst not in ids:
             continue
-        label = e.label or ""
+        label = _short(e.label or "", 30)
         count = ov.edge_counts.get((e.src, e.dst))
-        if count:
+        if count:  # shorten the condition, never the count after it
             label = f"{label} ({count:,})" if label else f"{count:,}"
         attrs = [_EDGE_STYLE.get(e.kind, "")]
         if label:
-            attrs.append(f'label="{escape(_short(label, 30))}"')
+            attrs.append(f'label="{escape(label)}"')
         on_path = (e.src in path or e.src == START) and (e.dst in path or e.dst.endswith(END))
         if path and on_path and e.kind != "branch_start":
             attrs.append("penwidth=2.5")

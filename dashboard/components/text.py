@@ -38,3 +38,35 @@ def percent(x: float | None, digits: int = 2) -> str:
     if x is None or x != x:
         return "–"
     return f"{x * 100:.{digits}f}%"
+
+
+def compact_duration(ms: float | None) -> str:
+    """A duration short enough for a scorecard tile: two significant figures at most (850 ms, 3 s, 37 min, 11 h)."""
+    if ms is None or ms != ms:
+        return "–"
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms >= size:
+            v = ms / size
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:.0f} {unit}"
+    return f"{ms:.0f} ms"
+
+
+def budget_left(x: float | None) -> str:
+    """Error budget left in words: '47%' while some is left, 'overspent (17× budget)' once failures exceed it."""
+    if x is None or x != x:
+        return "–"
+    if x >= 0:
+        return f"{x * 100:.0f}%"
+    return f"overspent ({budget_used(x)} budget)"
+
+
+def budget_used(x: float) -> str:
+    """How many budgets the failures used, from the fraction left (-16 left → '17×')."""
+    used = 1 - x
+    return f"{used:.1f}×" if used < 10 else f"{used:,.0f}×"
+
+
+def shorten(text: object, limit: int = 80) -> str:
+    """The first line of a text cut to `limit` characters with an ellipsis (None → '')."""
+    s = "" if text is None or text != text else " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"

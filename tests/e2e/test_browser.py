@@ -28,6 +28,10 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 PAGES = {"overview": ("/", "Overview"), "sla": ("/sla", "SLA"), "failures": ("/failures", "Failures"),
          "flows": ("/flows", "Flows"), "execution": ("/execution", "Execution"),
          "audit": ("/audit", "Audit export"), "health": ("/health", "Collection health")}
+# What each page must have drawn before its screenshot: (tables, Plotly charts, graphs).
+DRAWN = {"overview": (1, 0, 0), "sla": (2, 4, 0), "failures": (2, 1, 0), "flows": (1, 1, 1),
+         "execution": (0, 0, 0), "audit": (0, 0, 0), "health": (1, 0, 0)}
+WIDTH = 1400
 FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -85,7 +89,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    ctx = browser.new_context(viewport={"width": WIDTH, "height": 1800})
     pg = ctx.new_page()
     pg.dialogs = []  # every alert/confirm a page raises (there must be none)
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
@@ -98,6 +102,43 @@ def settle(pg: object, title: str) -> None:
     pg.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
     pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     pg.wait_for_timeout(1500)  # charts and the graph draw after the last message
+
+
+def drawn(pg: object) -> tuple[int, int, int]:
+    """(tables with their header drawn, Plotly charts with their plot drawn, graphs drawn as SVG)."""
+    return tuple(pg.evaluate("""() => [
+        [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+            .filter(e => e.querySelector('canvas') && e.querySelector('[role="columnheader"]')).length,
+        [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+            .filter(e => e.querySelector('.main-svg .plot, .main-svg .infolayer')).length,
+        [...document.querySelectorAll('[data-testid="stGraphVizChart"]')].filter(e => e.querySelector('svg g')).length,
+    ]"""))
+
+
+def wait_drawn(pg: object, expected: tuple[int, int, int], timeout_s: float = 60) -> None:
+    """Wait until every table, chart and graph of the page is drawn (they draw after the script ends)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = drawn(pg)
+        if all(g >= e for g, e in zip(got, expected, strict=True)):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pg.url}: drawn (tables, charts, graphs) {got}, expected {expected}")
+        pg.wait_for_timeout(250)
+    assert drawn(pg) == expected, f"{pg.url}: {drawn(pg)} drawn, expected exactly {expected}"
+
+
+def full_height(pg: object) -> None:
+    """Grow the window to the page's whole height: Streamlit scrolls inside its own container, so a
+    `full_page` screenshot alone stops at the window's edge."""
+    h = pg.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+                    "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight), 0)")
+    pg.set_viewport_size({"width": WIDTH, "height": max(1800, min(int(h) + 100, 12_000))})
+
+
+def visible_headers(pg: object, grid: object) -> list[str]:
+    """Column headers the grid drew without scrolling sideways (it only draws columns in view)."""
+    return [h.strip() for h in grid.locator('[role="columnheader"]').all_inner_texts()]
 
 
 def assert_clean(pg: object) -> None:
@@ -113,16 +154,24 @@ def test_every_page_renders_without_error(app_url: str, page: object) -> None:
     for name, (path, title) in PAGES.items():
         page.goto(app_url + path)
         settle(page, title)
+        full_height(page)
+        wait_drawn(page, DRAWN[name])
         assert_clean(page)
         assert "Simulated demo data" in page.inner_text("body")
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        page.set_viewport_size({"width": WIDTH, "height": 1800})
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
 
 
 def test_triage_row_click_opens_its_execution(app_url: str, page: object, demo_lake: Path) -> None:
     page.goto(f"{app_url}/failures")
     settle(page, "Failures")
+    wait_drawn(page, DRAWN["failures"])
     grid = page.locator('[data-testid="stDataFrame"]').first
+    # on a 1400 px window, what on-call needs is in view without scrolling sideways
+    shown = visible_headers(page, grid)
+    assert shown[:7] == ["Open", "Started (UTC)", "Status", "New?", "Failed state", "Error", "Cause"], shown
+    assert "Full cause" not in shown, "the grid draws every column: the check above proves nothing"
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     # the row-selection checkbox of the first row: left edge of the grid, below the header row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -128,13 +129,15 @@ def test_overview_scorecards_match_ground_truth(on_demo: None, truth: dict) -> N
     at = open_page("overview", period="30d")
     cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
     metrics = [m for m in at.metric]
-    assert len(metrics) >= 4 * len(cards)
-    by_domain = {name: metrics[4 * i: 4 * i + 4] for i, name in enumerate(cards)}
+    per_card = ["Executions", "Success rate", "Error budget left", "p95 duration", "Failed"]
+    assert [m.label for m in metrics] == per_card * len(cards)
+    by_domain = {name: metrics[5 * i: 5 * i + 5] for i, name in enumerate(cards)}
     for domain in ("ai-inference", "supply-chain", "payments"):
         finished, failed = domain_counts(truth, domain)
-        execs, success, _, _ = by_domain[md_escape(domain)]
+        execs, success, _, _, failures = by_domain[md_escape(domain)]
         assert execs.value == f"{finished:,}"
         assert success.value == percent(1 - failed / finished)
+        assert failures.value == f"{failed:,}"
     badges = [m.value for m in at.markdown if "badge[" in m.value]
     assert "BREACHED" in badges[cards.index(md_escape("ai-inference"))]
     assert "OK: inside the SLA" in badges[cards.index(md_escape("supply-chain"))]
@@ -172,6 +175,10 @@ def test_outage_shows_in_heatmaps_error_groups_and_triage(on_demo: None, truth: 
         in_window = row[14] + row[15]  # the outage ran 14:00-16:00 UTC
         assert in_window >= m["executions_not_succeeded"]
         assert max(row) in (row[14], row[15]), f"{m['name']}: the outage hours are not the hottest"
+    assert at.segmented_control(key="heatmap").value == "hour"
+    assert len(charts(at, "plotly_chart")) == 1, "only the chosen heatmap is drawn (and queried)"
+    at.segmented_control(key="heatmap").set_value("state").run()
+    assert not at.exception, [e.value for e in at.exception]
     by_state = figure(at, "Failures by state × day")["data"][0]
     per_day = [sum(col) for col in zip(*by_state["z"], strict=True)]
     outage_day = by_state["x"].index("2026-11-16")
@@ -189,6 +196,15 @@ def test_outage_shows_in_heatmaps_error_groups_and_triage(on_demo: None, truth: 
     g = groups[groups["error"] == inc["error"]].iloc[0]
     assert g["badge"] == "NEW"
     assert g["count"] == (triage["error"] == inc["error"]).sum() >= 1
+    # the triage rows of a new group carry its NEW marker; rows of groups seen before the period do not
+    outage_rows = triage[triage["error"] == inc["error"]]
+    assert len(outage_rows) >= 1 and (outage_rows["new"] == "NEW").all()
+    old_errors = set(groups.loc[groups["badge"] == "", "error"])
+    assert old_errors and (triage.loc[triage["error"].isin(old_errors), "new"] == "").all()
+    # what on-call reads first comes first: the state, the error, a short cause, before the machine's name
+    cols = list(triage.columns)
+    assert cols[:7] == ["link", "start_time", "status", "new", "failed_state", "error", "cause_short"]
+    assert triage["cause_short"].str.len().max() <= 70
 
 
 def test_triage_row_selection_opens_the_execution(on_demo: None) -> None:
@@ -273,3 +289,77 @@ def test_health_lists_every_collected_machine(on_demo: None, truth: dict) -> Non
     at = open_page("health")
     table = frame_with(at, "watermark")
     assert {m["name"] for m in truth["machines"].values()} <= set(table["name"])
+
+
+# -- readability: units, words, targets ------------------------------------------------------------
+LATENCY_SLAS = """\
+version: 1
+defaults:
+  success_objective: 99%
+  latency: {threshold_s: 60, objective: 95%}
+  window: 30d
+state_machines:
+  ai-inference-rag-answer: {latency: {threshold_s: 20, objective: 95%, p95_max_s: 30}}
+"""
+
+
+def test_sla_latency_is_drawn_against_its_targets(monkeypatch: pytest.MonkeyPatch, demo_lake: Path,
+                                                  tmp_path: Path) -> None:
+    slas = tmp_path / "slas.yaml"
+    slas.write_text(LATENCY_SLAS)
+    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
+    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas))
+    at = open_page("sla", period="7d")
+    p95 = figure(at, "p95 duration per day")
+    unit = p95["layout"]["yaxis"]["title"]["text"]
+    size = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}[unit]
+    [line] = p95["layout"]["shapes"]
+    assert line["line"]["dash"] == "dash" and line["y0"] == pytest.approx(60_000 / size)
+    bars = figure(at, "Latency percentiles per state machine")
+    target = next(t for t in bars["data"] if t["name"] == "latency target")
+    bar_unit = bars["layout"]["xaxis"]["title"]["text"].split()[0]
+    bar_size = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}[bar_unit]
+    marks = dict(zip(target["y"], target["x"], strict=True))
+    assert marks["ai-inference-rag-answer"] == pytest.approx(30_000 / bar_size)  # its own p95 ceiling
+    others = [v * bar_size for k, v in marks.items() if k != "ai-inference-rag-answer"]
+    assert others and others == pytest.approx([60_000] * len(others))
+    table = frame_with(at, "success_objective")
+    assert table["p95"].str.fullmatch(r"(\d+ ms|[\d.]+ (s|min|h|d)|–)").all()
+    assert set(table["latency_target"]) >= {"20.0 s", "1.0 min"}
+
+
+def test_sla_alerts_say_in_words_which_fire(on_demo: None) -> None:
+    at = open_page("sla", domain="ai-inference", period="30d")
+    alerts = frame_with(at, "long_burn")
+    assert set(alerts["alert"]) <= {"FIRING: page now", "FIRING: open a ticket", "not firing"}
+    firing = alerts["firing"].tolist()
+    assert firing == sorted(firing, reverse=True), "firing rows come first"
+    assert (alerts["alert"].str.startswith("FIRING") == alerts["firing"]).all()
+    expected = alerts[alerts["firing"]]
+    if len(expected):
+        assert any(f"{len(expected)} burn-rate alert(s) firing" in e.value for e in at.error)
+    else:
+        assert any("No burn-rate alert is firing" in s.value for s in at.success)
+    # the table's numbers against the query's own, row for row
+    raw = data.burn_rate_alerts(data.period_window("30d")[1], "ai-inference")
+    assert int(raw["firing"].sum()) == len(expected)
+
+
+def test_overview_tiles_fit_and_overspent_budget_is_in_words(on_demo: None) -> None:
+    at = open_page("overview", period="30d")
+    p95 = [m.value for m in at.metric if m.label == "p95 duration"]
+    assert p95 and all(len(v) <= 6 for v in p95), p95
+    budgets = [m for m in at.metric if m.label == "Error budget left"]
+    cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
+    ai = budgets[cards.index(md_escape("ai-inference"))]
+    assert ai.value == "Overspent" and "the budget used" in ai.proto.delta
+    assert not any(b.value.startswith("-") for b in budgets)
+    worst = frame_with(at, "budget_left")
+    assert worst["budget_left"].str.fullmatch(r"\d+%|overspent \([\d.,]+× budget\)|–").all()
+
+
+def test_flows_graph_counts_caught_errors(on_demo: None) -> None:
+    at = open_page("flows", machine="supply-chain-forecast-rerun", domain="supply-chain", period="7d")
+    assert at.segmented_control(key="flow_metric").value == "problem_rate"
+    dot = charts(at, "graphviz_chart")[0].spec
+    assert re.search(r"RerunInference\\nTask\\n[\d,]+ visits · [\d.]+% failed · \d+ caught", dot), dot[:3000]

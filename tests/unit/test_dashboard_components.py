@@ -14,7 +14,10 @@ from dashboard import filters
 from dashboard.components import charts, links
 from dashboard.components.flow_overlay import execution_overlay, flow_overlay
 from dashboard.components.graph import Overlay, escape, heat_colour, resolve_state_id, to_dot
-from dashboard.components.text import duration, md_escape
+from dashboard.components.sla_tables import alerts_view, report_view
+from dashboard.components.text import budget_left, compact_duration, duration, md_escape, shorten
+from dashboard.components.triage import triage_view
+from queries.signature import signature
 
 NESTED = {
     "StartAt": "Fan",
@@ -164,3 +167,92 @@ def test_markdown_escape_and_durations() -> None:
     assert md_escape(None) == ""
     assert [duration(v) for v in (None, 850, 12_300, 246_000, 7_560_000, 640_000_000)] == [
         "–", "850 ms", "12.3 s", "4.1 min", "2.1 h", "7.4 d"]
+
+
+def test_compact_durations_budgets_and_short_text() -> None:
+    assert [compact_duration(v) for v in (None, 850, 3_000, 2_220_000, 6_480_000, 38_880_000, 200_000_000)] == [
+        "–", "850 ms", "3.0 s", "37 min", "1.8 h", "11 h", "2.3 d"]
+    assert all(len(compact_duration(v)) <= 6 for v in (9_999, 59_999, 3_599_999, 86_399_999))
+    assert budget_left(0.47) == "47%" and budget_left(None) == "–"
+    assert budget_left(-16.01) == "overspent (17× budget)"
+    assert budget_left(-0.0989) == "overspent (1.1× budget)"
+    assert shorten("a\n b  c", 80) == "a b c" and shorten("x" * 100, 10) == "x" * 9 + "…" and shorten(None) == ""
+
+
+def test_triage_view_marks_rows_of_new_groups_and_puts_what_matters_first() -> None:
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    cause_new = "Request 8f1c2 failed after 3 tries " + "x" * 100
+    triage = pd.DataFrame({
+        "execution_arn": ["arn:aws:states:r:1:execution:m:a", "arn:aws:states:r:1:execution:m:b"],
+        "name": ["a", "b"], "state_machine_name": ["m", "m"], "domain": ["d", "d"], "status": ["FAILED", "TIMED_OUT"],
+        "start_time": [t0, t0], "duration_ms": [2_300.0, None], "failed_state": ["Call", "Wait"],
+        "error": ["Boom", None], "cause": [cause_new, None], "redrive_status": ["REDRIVABLE", None],
+    })
+    # the group's signature is computed from the cause pattern: another request id is the same group
+    groups = pd.DataFrame({"signature": [signature("Boom", "Call", cause_new.replace("8f1c2", "77aa0")),
+                                         signature(None, "Wait", None)], "is_new": [True, False]})
+    view = triage_view(triage, groups)
+    assert list(view.columns[:7]) == ["link", "start_time", "status", "new", "failed_state", "error", "cause_short"]
+    assert list(view["new"]) == ["NEW", ""]
+    assert view["cause_short"].iloc[0].endswith("…") and len(view["cause_short"].iloc[0]) == 70
+    assert list(view["duration"]) == ["2.3 s", "–"]
+    assert view["link"].iloc[0] == "execution?execution=arn%3Aaws%3Astates%3Ar%3A1%3Aexecution%3Am%3Aa"
+    assert list(triage_view(triage, groups.iloc[0:0])["new"]) == ["", ""]
+
+
+def test_flow_overlay_counts_caught_errors_and_can_colour_by_them() -> None:
+    g = parse_definition(NESTED)
+    states = pd.DataFrame({"state_name": ["Fan"], "parent_state": [None], "visits": [113], "failures": [0],
+                           "caught": [7], "p95_ms": [100.0]})
+    edges = pd.DataFrame({"parent_state": [None], "from_state": ["Fan"], "to_state": ["Oops"], "count": [7]})
+    assert flow_overlay(g, states, edges, "failure_rate").node_notes["Fan"] == "113 visits · 0.0% failed · 7 caught"
+    assert flow_overlay(g, states, edges, "failure_rate").heat["Fan"] == 0.0
+    assert flow_overlay(g, states, edges, "problem_rate").heat["Fan"] == pytest.approx(7 / 113 * 5)
+    assert "7 caught" in flow_overlay(g, states, edges, "p95_ms").node_notes["Fan"]
+
+
+def test_long_catch_labels_are_shortened_but_keep_their_count() -> None:
+    errors = ["States.Timeout", "States.TaskFailed", "Lambda.ServiceException"]
+    g = parse_definition({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "x", "End": True, "Catch": [{"ErrorEquals": errors, "Next": "F"}]},
+        "F": {"Type": "Fail"}}})
+    dot = to_dot(g, Overlay(edge_counts={("T", "F"): 1234}))
+    catch = next(lbl for lbl in _labels(dot) if lbl.startswith("States.Timeout"))
+    assert catch.endswith("… (1,234)")
+
+
+def test_latency_charts_use_readable_units_and_draw_targets() -> None:
+    assert charts.time_unit([50_065_795]) == ("h", 3_600_000.0)
+    assert charts.time_unit([2_300, None]) == ("s", 1000.0) and charts.time_unit([]) == ("ms", 1.0)
+    ts = pd.date_range("2026-01-01", periods=3, freq="D", tz="UTC")
+    fig = charts.latency(pd.DataFrame({"b": ts, "p95_ms": [600_000.0, 900_000.0, 1_200_000.0]}), "b", ["p95_ms"],
+                         300_000.0, "p95")
+    assert fig.layout.yaxis.title.text == "min" and list(fig.data[0].y) == [10.0, 15.0, 20.0]
+    assert fig.layout.shapes[0].y0 == 5.0 and fig.layout.shapes[0].line.dash == "dash"
+    per = pd.DataFrame({"m": ["<b>a</b>", "b"], "p50_ms": [1_000.0, 2_000.0], "p95_ms": [3_000.0, 9_000.0],
+                        "t": [5_000.0, None]})
+    bars = charts.duration_percentiles(per, "m", ["p50_ms", "p95_ms"], "x", threshold="t")
+    target = next(t for t in bars.data if t.name == "latency target")
+    assert list(target.y) == ["&lt;b&gt;a&lt;/b&gt;"] and list(target.x) == [5.0]
+    assert [t.name for t in bars.data[:2]] == ["p50", "p95"]
+
+
+def test_sla_tables_show_human_durations_and_alerts_in_words() -> None:
+    report = pd.DataFrame({
+        "state_machine_name": ["m"], "domain": ["d"], "status": ["BREACHED"], "executions": [10], "failed": [3],
+        "attainment": [0.7], "success_objective": [0.99], "budget_remaining": [-29.0], "p50_ms": [2_300.0],
+        "p95_ms": [840_000.0], "p99_ms": [50_065_795.0], "latency_threshold_ms": [None],
+        "within_threshold_share": [None], "owner": ["team"]})
+    row = report_view(report).iloc[0]
+    assert (row["p50"], row["p95"], row["p99"], row["latency_target"]) == ("2.3 s", "14.0 min", "13.9 h", "–")
+    assert row["budget_left"] == "overspent (30× budget)"
+    alerts = pd.DataFrame({
+        "domain": ["d"] * 3, "state_machine_name": [None, "m", "m"], "severity": ["ticket", "ticket", "page"],
+        "long_window": ["3d", "3d", "1h"], "short_window": ["6h", "6h", "5m"], "threshold": [1.0, 1.0, 14.4],
+        "long_executions": [100, 100, 10], "long_failed": [0, 5, 3], "long_burn": [0.0, 5.0, 30.0],
+        "short_burn": [0.0, 6.0, 31.0], "firing": [False, True, True]})
+    view = alerts_view(alerts)
+    assert list(view["alert"]) == ["FIRING: page now", "FIRING: open a ticket", "not firing"]
+    assert list(view["scope"]) == ["m", "m", "(whole domain)"]
+    assert view["windows"].iloc[0] == "1h + 5m" and view["burn"].iloc[0] == "30.0× / 31.0×"
+    assert view["failures"].iloc[0] == "3 of 10" and view["threshold_x"].iloc[0] == "14.4×"
