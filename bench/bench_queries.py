@@ -1,10 +1,13 @@
 """Query benchmark: every question at lake scale, first call in a fresh process and warm call, peak
-memory, against the naive way (pandas reads the table, then filters) side by side. Prints figures.
+memory, against the naive way (pandas reads the table, then filters) side by side. Prints a table.
 
     python bench/bench_queries.py --lake /tmp/bench-lake --executions 10000000 [--builder simulate|columnar]
+    python bench/bench_queries.py --lake /tmp/bench-lake --only 'sla|triage' --repeat 3 --no-naive
 
-The lake is reused when it exists. `simulate` (default when collectors.simulate exists) builds it with
-the demo simulator; `columnar` writes the same tables straight from numpy (minutes instead of hours).
+The lake is reused when it exists. By default it is built with the demo simulator (the same lake as
+`python -m collectors demo --executions N --events sample`); `--builder columnar` writes simpler
+executions and state runs straight from numpy instead (faster to build, no events table).
+Figures on a shared machine are noisy: each row shows the load average it ran under.
 """
 
 from __future__ import annotations
@@ -265,7 +268,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--lake", default="/tmp/stepscope-bench-lake")
     p.add_argument("--executions", type=int, default=10_000_000)
-    p.add_argument("--builder", choices=("simulate", "columnar"), default=None)
+    p.add_argument("--builder", choices=("simulate", "columnar"), default="simulate",
+                   help="how to build a missing lake (default: the demo simulator)")
     p.add_argument("--config", default=os.path.join(ROOT, "slas.yaml"))
     p.add_argument("--no-naive", action="store_true", help="skip the pandas side (it reads whole tables)")
     p.add_argument("--only", help="regular expression: run only the questions whose name matches")
@@ -276,13 +280,7 @@ def main() -> None:
         probe(a.probe)
         return
     if not os.path.exists(os.path.join(a.lake, "_stepscope.json")):
-        builder = a.builder
-        if builder is None:
-            try:
-                import collectors.simulate  # noqa: F401
-                builder = "simulate"
-            except ImportError:
-                builder = "columnar"
+        builder = a.builder or "simulate"
         t0 = time.perf_counter()
         (build_simulated if builder == "simulate" else build_columnar)(a.lake, a.executions)
         print(f"built {a.lake} with {builder} in {time.perf_counter() - t0:.0f} s")

@@ -58,8 +58,9 @@ def _period(start: datetime | date, end: datetime | date) -> dict[str, Any]:
     return {"start": s, "end": e, "d0": s.date(), "d1": (e - timedelta(microseconds=1)).date()}
 
 
-def _exclusion_params(config: SlaConfig) -> dict[str, Any]:
-    ex = config.exclusions
+def _exclusion_params(config: SlaConfig, period: dict[str, Any]) -> dict[str, Any]:
+    """The maintenance windows that overlap the period (the others cannot hold any of its executions)."""
+    ex = [x for x in config.exclusions if x.start < period["end"] and x.end > period["start"]]
     return {"xd": [x.domain for x in ex], "xm": [x.state_machine for x in ex],
             "xs": [x.start for x in ex], "xe": [x.end for x in ex]}
 
@@ -153,11 +154,13 @@ class Queries:
         return {r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
                 for r in machines.itertuples()}, machines
 
-    def _threshold_params(self, objectives: dict[str, Objective], default: Objective) -> dict[str, Any]:
+    def _threshold_params(self, objectives: dict[str, Objective], default: Objective,
+                          since: dict[str, datetime] | None = None) -> dict[str, Any]:
         keys = sorted(objectives)
         return {
             "thr_keys": keys,
             "thr_ms": [_ms(objectives[k].latency_threshold_s) for k in keys],
+            "thr_since": [(since or {}).get(k) for k in keys],
             "thr_default_ms": _ms(default.latency_threshold_s),
         }
 
@@ -179,28 +182,28 @@ class Queries:
         end_ts = _utc(end, "end") if end is not None else datetime.now(UTC)
         objectives, machines = self._objectives(config, by, domain)
         if start is not None:
-            groups = {(_utc(start, "start"), end_ts): list(objectives)}
+            start_ts = _utc(start, "start")
+            since = dict.fromkeys(objectives, start_ts)
         else:
-            groups: dict[tuple[datetime, datetime], list[str]] = {}
-            for key, obj in objectives.items():
-                groups.setdefault((obj.window_start(end_ts), end_ts), []).append(key)
-            groups = groups or {(config.defaults.window_start(end_ts), end_ts): []}
+            # Each key over its own objective's window; one read from the earliest start serves all.
+            since = {key: obj.window_start(end_ts) for key, obj in objectives.items()}
+            start_ts = min(since.values(), default=config.defaults.window_start(end_ts))
         names = dict(zip(machines["state_machine_arn"], machines["name"], strict=False))
         doms = dict(zip(machines["state_machine_arn"], machines["domain"], strict=False))
-        records: list[dict[str, Any]] = []
-        for (s, e), keys in sorted(groups.items()):
-            rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **_period(s, e),
-                             **self._threshold_params(objectives, config.defaults),
-                             **_exclusion_params(config)).df().to_dict("records")
-            wanted = set(keys) if start is None else None
-            records += [{**r, "period_start": s, "period_end": e} for r in rows if wanted is None or r["key"] in wanted]
-            # Keys with an objective but no executions still get a row (INSUFFICIENT_DATA).
-            seen = {r["key"] for r in records}
-            for key in sorted(k for k in (keys if start is None else objectives) if k not in seen):
-                records.append({"key": key, "domain": key if by == "domain" else doms.get(key),
-                                "state_machine_arn": None if by == "domain" else key,
-                                "state_machine_name": None if by == "domain" else names.get(key),
-                                **dict.fromkeys(_ZERO_COLUMNS, 0), "period_start": s, "period_end": e})
+        period = _period(start_ts, end_ts)
+        rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **period,
+                         **self._threshold_params(objectives, config.defaults, since),
+                         **_exclusion_params(config, period)).df().to_dict("records")
+        # Without a start only keys with an objective are reported (each over its window).
+        records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
+                   for r in rows if start is not None or r["key"] in since]
+        # Keys with an objective but no executions still get a row (INSUFFICIENT_DATA).
+        seen = {r["key"] for r in records}
+        for key in sorted(k for k in objectives if k not in seen):
+            records.append({"key": key, "domain": key if by == "domain" else doms.get(key),
+                            "state_machine_arn": None if by == "domain" else key,
+                            "state_machine_name": None if by == "domain" else names.get(key),
+                            **dict.fromkeys(_ZERO_COLUMNS, 0), "period_start": since[key], "period_end": end_ts})
         out = []
         for r in records:
             fig = sla.evaluate(r, objectives.get(r["key"], config.defaults))
@@ -219,8 +222,9 @@ class Queries:
         obj = self._scope_objective(config, domain, state_machine_arn)
         if state_machine_arn and domain is None:
             domain = self._machine_domain(state_machine_arn)
+        period = _period(start, end)
         df = self._df("sla_series", grain=grain, domain=domain, state_machine_arn=state_machine_arn,
-                      thr_ms=_ms(obj.latency_threshold_s), **_period(start, end), **_exclusion_params(config))
+                      thr_ms=_ms(obj.latency_threshold_s), **period, **_exclusion_params(config, period))
         df["success_objective"] = obj.success
         df["latency_objective"] = obj.latency_objective
         df["success_met"] = df["success_rate"] >= obj.success
@@ -250,8 +254,9 @@ class Queries:
         start_ts = obj.window_start(end_ts)
         if state_machine_arn and domain is None:
             domain = self._machine_domain(state_machine_arn)
+        period = _period(start_ts, end_ts)
         df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn,
-                      **_period(start_ts, end_ts), **_exclusion_params(config))
+                      **period, **_exclusion_params(config, period))
         total = int(df["executions"].iloc[-1]) if len(df) else 0
         allowed = (1 - obj.success) * total
         df["budget_total"] = allowed
@@ -274,7 +279,7 @@ class Queries:
         windows = sorted({w for r in sla.BURN_RULES for w in (r.long_window_s, r.short_window_s)})
         period = _period(now_ts - timedelta(seconds=longest), now_ts)
         counts = self._df("burn_rates", domain=domain, window_starts=[now_ts - timedelta(seconds=w) for w in windows],
-                          **period, **_exclusion_params(config))
+                          **period, **_exclusion_params(config, period))
         rows = []
         for r in counts.to_dict("records"):
             machine = None if _isna(r["state_machine_arn"]) else r["state_machine_arn"]  # NaN in a domain row
@@ -417,9 +422,10 @@ class Queries:
 
         config = config or sla_config.default()
         objectives, _ = self._objectives(config, "state_machine", domain)
-        return self._df("audit_rows", domain=domain, **_period(start, end),
+        period = _period(start, end)
+        return self._df("audit_rows", domain=domain, **period,
                         **self._threshold_params(objectives, config.for_domain(domain)),
-                        **_exclusion_params(config))
+                        **_exclusion_params(config, period))
 
     def collection_health(self, now: datetime | date | None = None) -> pd.DataFrame:
         """Per state machine: last_collected_at, watermark, open_executions, incomplete_histories,

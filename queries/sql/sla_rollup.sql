@@ -3,9 +3,10 @@
 -- Terminal executions only; executions in a maintenance exclusion are counted in `excluded` only.
 -- Params: $start, $end (half-open), $d0, $d1 (partition dates), $domain (NULL = all),
 --   $by_machine (group by state machine instead of domain), $thr_keys/$thr_ms (threshold per key, ms),
---   $thr_default_ms, $xd/$xm/$xs/$xe (exclusion windows).
+--   $thr_since (per key: where its own window starts, NULL = $start; so keys with different rolling
+--   windows share one read), $thr_default_ms, $xd/$xm/$xs/$xe (exclusion windows).
 WITH e AS (
-    SELECT domain, state_machine_arn, state_machine_name, is_succeeded, redrive_count, duration_ms,
+    SELECT domain, state_machine_arn, state_machine_name, start_time, is_succeeded, redrive_count, duration_ms,
            CASE WHEN $by_machine THEN state_machine_arn ELSE domain END AS key,
            excluded(domain, state_machine_arn, state_machine_name, start_time,
                     $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[]) AS is_excluded
@@ -15,7 +16,8 @@ WITH e AS (
       AND ($domain IS NULL OR domain = $domain)
       AND is_terminal
 ), thr AS (
-    SELECT unnest($thr_keys::VARCHAR[]) AS key, unnest($thr_ms::BIGINT[]) AS ms
+    SELECT unnest($thr_keys::VARCHAR[]) AS key, unnest($thr_ms::BIGINT[]) AS ms,
+           unnest($thr_since::TIMESTAMPTZ[]) AS since
 ), agg AS (
 SELECT e.key,
        any_value(e.domain) AS domain,
@@ -35,6 +37,7 @@ SELECT e.key,
        within_threshold / nullif(executions, 0) AS within_threshold_share,
        count(*) FILTER (is_excluded) AS excluded
 FROM e LEFT JOIN thr ON thr.key = e.key
+WHERE e.start_time >= coalesce(thr.since, $start)
 GROUP BY e.key
 )
 SELECT * EXCLUDE (q) FROM agg

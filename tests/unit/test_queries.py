@@ -208,3 +208,12 @@ state_machines:
     assert list(q.budget_burndown(cfg, END, domain="care")["executions"])[-1] == 4  # c0, c1, c3, c4
     audit = q.audit_rows("pay", START, END, cfg)
     assert [n for n, m in zip(audit["name"], audit["sla_met"], strict=True) if pd.isna(m)] == ["a1", "a2", "b4"]
+
+
+def test_sla_report_keys_with_different_windows(q):
+    # care's calendar month starts on 1 January (c0 on 31 December drops out); pay keeps 7 days.
+    cfg = sla_config.parse("defaults: {window: 7d, min_executions: 1}\ndomains: {care: {window: calendar_month}}")
+    rep = q.sla_report(cfg, end=t(3, 0)).set_index("key")
+    assert (rep.loc["care", "executions"], rep.loc["care", "failed"]) == (4, 1)
+    assert rep.loc["care", "period_start"] == t(1, 0) and rep.loc["pay", "period_start"] == t(27, 0, month=12, year=2024)
+    assert rep.loc["pay", "executions"] == 13
