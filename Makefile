@@ -43,8 +43,15 @@ demo: install ## Build the demo lake in $(LAKE) if it is missing
 run: demo ## Install, build the demo lake if missing, and serve the dashboard
 	STEPSCOPE_LAKE=$(abspath $(LAKE)) $(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
 
-bench: install ## Run the benchmarks (prints figures)
-	$(BIN)/python bench/run_all.py
+BENCH_LAKE ?= /tmp/stepscope-bench-lake
+BENCH_EXECUTIONS ?= 10000000
+
+bench: install ## Print the figures: normalizer, demo build, collector on moto, queries and pages on a big lake
+	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_demo.py
+	$(BIN)/python bench/bench_collect.py
+	$(BIN)/python bench/bench_queries.py --lake $(BENCH_LAKE) --executions $(BENCH_EXECUTIONS)
+	$(BIN)/python bench/bench_pages.py --lake $(BENCH_LAKE) --executions $(BENCH_EXECUTIONS)
 
 clean: ## Remove the venv, caches and local lakes
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo-lake test-artifacts

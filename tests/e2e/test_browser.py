@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from dash_lakes import XSS_CAUSE, XSS_ERROR, XSS_NAME, execution_arn
+from services import free_port, serve
 
 import queries
 
@@ -35,44 +34,17 @@ WIDTH = 1400
 FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(demo_lake: Path, slas_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run` in a subprocess on a free localhost port, serving the test lake."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STEPSCOPE_LAKE": str(demo_lake), "STEPSCOPE_SLAS": str(slas_file)}
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:  # noqa: S310 - localhost
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with serve(cmd, env=env, log=log, ready_url=f"{base}/_stcore/health", cwd=ROOT):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
