@@ -159,6 +159,8 @@ def questions(lake: str) -> dict[str, str]:
         "state_durations": f"q.state_durations({sm!r}, S7, E)",
         "audit_rows(1d)": "q.audit_rows(D, E - timedelta(days=1), E, cfg)",
         "audit_rows(30d)": "q.audit_rows(D, S30, E, cfg)",
+        "audit_rows(30d, first 200)": "q.audit_rows(D, S30, E, cfg, limit=200)",
+        "audit_export(30d)": "export_audit(q.audit_batches(D, S30, E, cfg), TMP + '/audit.csv', {})",
     } | {"_info": json.dumps(info)}
 
 
@@ -200,6 +202,9 @@ NAIVE = {
     "state_durations": f"sr(); f = {_R7}; f.groupby('state_name').duration_ms.quantile([.5, .9, .95, .99])",
     "audit_rows(1d)": "ex(None); X[(X.domain == D) & (X.start_time >= E - timedelta(days=1)) & (X.start_time < E)].sort_values(['start_time', 'execution_arn'])",
     "audit_rows(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])",
+    "audit_rows(30d, first 200)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn']).head(200)",
+    "audit_export(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])"
+                         ".to_csv(TMP + '/naive.csv', index=False)",
 }
 
 PRELUDE = """
@@ -209,6 +214,8 @@ info = json.loads(sys.argv[2]); lake = sys.argv[1]
 E = datetime.fromisoformat(info['end']); S30 = E - timedelta(days=30); S7 = E - timedelta(days=7)
 D = info['domain']; DAY = datetime.fromisoformat(info['day']).date(); ARN = info['arn']; SMA = info['sm']
 TERM = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']; FAIL = TERM[1:]
+import atexit, shutil, tempfile
+TMP = tempfile.mkdtemp(prefix='bench-queries-'); atexit.register(shutil.rmtree, TMP, True)
 """
 
 RUN_FAST = PRELUDE + """
@@ -216,11 +223,13 @@ import os
 t0 = time.perf_counter()
 import queries
 from queries import sla_config
+from queries.export import export_audit
 q = queries.connect(lake)
 cfg = sla_config.load(sys.argv[4]) if len(sys.argv) > 4 else sla_config.default()
 t1 = time.perf_counter(); r = EXPR; t2 = time.perf_counter(); r = EXPR; t3 = time.perf_counter()
 print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "connect_ms": (t1 - t0) * 1000,
-                  "rows": len(r) if r is not None else 0, "load": os.getloadavg()[0],
+                  "rows": r["rows"] if isinstance(r, dict) and "rows" in r else len(r) if r is not None else 0,
+                  "load": os.getloadavg()[0],
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

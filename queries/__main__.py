@@ -102,7 +102,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     start = args.start
     end = args.end + timedelta(days=1) if not isinstance(args.end, datetime) else args.end
     q = queries.connect(args.lake)
-    rows = q.audit_rows(args.domain, start, end, _config(args.config))
+    rows = q.audit_batches(args.domain, start, end, _config(args.config))
     arguments = {"lake": args.lake, "domain": args.domain, "from": start, "to": args.end,
                  "config": args.config}
     try:

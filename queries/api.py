@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from collectors.lake import TABLES, Lake
 from queries import sla
@@ -16,6 +18,10 @@ from queries.source import LakeSource
 
 # DuckDB's default (50) makes LIMIT n lists above it materialise every column of every row.
 LATE_MATERIALIZATION_ROWS = 1000
+# Rows per Arrow record batch when a result is streamed (the audit export): bounded memory, few batches.
+STREAM_BATCH_ROWS = 10_000
+# Days of executions the audit export sorts at once: memory stays bounded, queries stay few.
+AUDIT_CHUNK_DAYS = 7
 # How far back the triage list looks first, before reading the whole period.
 TRIAGE_FIRST_LOOK = timedelta(days=1)
 TS_COLUMNS = ("start_time", "stop_time", "first_seen", "last_seen", "ts", "bucket", "entered_time",
@@ -91,7 +97,7 @@ class Queries:
         self.source.close()
 
     # -- plumbing --------------------------------------------------------------------------------
-    def _run(self, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+    def _bind(self, name: str, **params: Any) -> dict[str, Any]:
         wanted = params_of(name)
         bound = {k: v for k, v in params.items() if k in wanted}
         for table in TABLES:
@@ -100,8 +106,22 @@ class Queries:
         missing = wanted - bound.keys()
         if missing:
             raise TypeError(f"query {name!r} needs parameters {sorted(missing)}")
+        return bound
+
+    def _run(self, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+        return self._con.cursor().execute(load_sql(name), self._bind(name, **params))
+
+    def _stream(self, name: str, batch_rows: int, **params: Any) -> pa.RecordBatchReader:
+        """The result as Arrow record batches, produced as they are read (one fixed schema)."""
         cur = self._con.cursor()
-        return cur.execute(load_sql(name), bound)
+        # A relation streams; an executed statement's result would be copied whole first.
+        reader = cur.sql(load_sql(name), params=self._bind(name, **params)).to_arrow_reader(batch_rows)
+
+        def batches() -> Any:
+            _ = cur  # the cursor lives as long as the batches are read
+            yield from reader
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _df(self, name: str, **params: Any) -> pd.DataFrame:
         df = self._run(name, **params).df()
@@ -191,9 +211,11 @@ class Queries:
         names = dict(zip(machines["state_machine_arn"], machines["name"], strict=False))
         doms = dict(zip(machines["state_machine_arn"], machines["domain"], strict=False))
         period = _period(start_ts, end_ts)
-        rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **period,
-                         **self._threshold_params(objectives, config.defaults, since),
-                         **_exclusion_params(config, period)).df().to_dict("records")
+        thresholds, exclusions = self._threshold_params(objectives, config.defaults, since), _exclusion_params(config, period)
+        rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **period, **thresholds,
+                         thr_since_d=[s.astimezone(UTC).date() for s in thresholds["thr_since"]],
+                         edge_dates=_edge_dates(period, thresholds["thr_since"], exclusions),
+                         **exclusions).df().to_dict("records")
         # Without a start only keys with an objective are reported (each over its window).
         records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
                    for r in rows if start is not None or r["key"] in since]
@@ -411,21 +433,48 @@ class Queries:
         return self._flow("state_durations", state_machine_arn, start, end)
 
     # -- audit and operations --------------------------------------------------------------------
-    def audit_rows(self, domain: str, start: datetime | date, end: datetime | date,
-                   config: SlaConfig | None = None) -> pd.DataFrame:
-        """One row per execution of a domain started in the period, in (start_time, execution_arn) order.
-
-        `sla_met`: succeeded within the machine's latency threshold (if any); None while not terminal
-        or inside a maintenance exclusion. Without a config, the defaults apply.
-        """
+    def _audit_params(self, domain: str, start: datetime | date, end: datetime | date,
+                      config: SlaConfig | None) -> dict[str, Any]:
         from queries import sla_config
 
         config = config or sla_config.default()
         objectives, _ = self._objectives(config, "state_machine", domain)
         period = _period(start, end)
-        return self._df("audit_rows", domain=domain, **period,
-                        **self._threshold_params(objectives, config.for_domain(domain)),
-                        **_exclusion_params(config, period))
+        return {"domain": domain, **period, **self._threshold_params(objectives, config.for_domain(domain)),
+                **_exclusion_params(config, period)}
+
+    def audit_rows(self, domain: str, start: datetime | date, end: datetime | date,
+                   config: SlaConfig | None = None, limit: int | None = None) -> pd.DataFrame:
+        """One row per execution of a domain started in the period, in (start_time, execution_arn) order.
+
+        `sla_met`: succeeded within the machine's latency threshold (if any); None while not terminal
+        or inside a maintenance exclusion. Without a config, the defaults apply. `limit`: only the
+        first rows (a preview; None = all).
+        """
+        if limit is not None and int(limit) < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        return self._df("audit_rows", **self._audit_params(domain, start, end, config),
+                        limit=None if limit is None else int(limit))
+
+    def audit_count(self, domain: str, start: datetime | date, end: datetime | date) -> int:
+        """How many rows `audit_rows` returns for the same domain and period, without reading them."""
+        row = self._run("audit_count", domain=domain, **_period(start, end)).fetchone()
+        return int(row[0]) if row else 0
+
+    def audit_batches(self, domain: str, start: datetime | date, end: datetime | date,
+                      config: SlaConfig | None = None, batch_rows: int = STREAM_BATCH_ROWS) -> pa.RecordBatchReader:
+        """`audit_rows` as Arrow record batches of at most `batch_rows` rows, read as they are consumed
+        (what the export writes from, so a long period never sits in memory whole)."""
+        if int(batch_rows) < 1:
+            raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+        params = self._audit_params(domain, start, end, config)
+        # A few UTC days (whole partitions) at a time: the chunks' start times do not overlap, so their
+        # sorted rows in chunk order are the whole period's order, and only one chunk is sorted in memory.
+        readers = (self._stream("audit_rows", int(batch_rows), **{**params, **_period(a, b)}, limit=None)
+                   for a, b in _days(params["start"], params["end"], AUDIT_CHUNK_DAYS))
+        first = next(readers)  # the schema; later days are queried only when reached
+        return pa.RecordBatchReader.from_batches(first.schema,
+                                                 itertools.chain.from_iterable(itertools.chain([first], readers)))
 
     def collection_health(self, now: datetime | date | None = None) -> pd.DataFrame:
         """Per state machine: last_collected_at, watermark, open_executions, incomplete_histories,
@@ -436,6 +485,27 @@ class Queries:
 
 def _ms(seconds: float | None) -> int | None:
     return int(round(seconds * 1000)) if seconds is not None else None
+
+
+def _edge_dates(period: dict[str, Any], since: list[datetime], exclusions: dict[str, Any]) -> list[date]:
+    """Partition dates whose executions need their start time checked: the period's first and last,
+    each window start's, and every date an exclusion window touches (the other dates are wholly in or out)."""
+    edge = {period["d0"], period["d1"], *(s.astimezone(UTC).date() for s in since)}
+    for xs, xe in zip(exclusions["xs"], exclusions["xe"], strict=True):
+        first = max(xs, period["start"]).astimezone(UTC).date()
+        last = (min(xe, period["end"]) - timedelta(microseconds=1)).astimezone(UTC).date()
+        edge.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return sorted(edge)
+
+
+def _days(start: datetime, end: datetime, days: int = 1) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at UTC midnights into pieces of at most `days` days."""
+    out = []
+    while start < end:
+        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=days)
+        out.append((start, min(midnight, end)))
+        start = min(midnight, end)
+    return out
 
 
 def _span(seconds: int) -> str:

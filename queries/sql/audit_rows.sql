@@ -1,7 +1,7 @@
 -- One row per execution of a domain started in the period, in a stable order, for the audit export.
 -- sla_met: succeeded within the machine's latency threshold; NULL when not terminal or excluded.
 -- Params: $domain, $start, $end, $d0, $d1, $thr_keys/$thr_ms (per state machine ARN), $thr_default_ms,
---   $xd/$xm/$xs/$xe (exclusions).
+--   $xd/$xm/$xs/$xe (exclusions), $limit (NULL = every row).
 WITH thr AS (
     SELECT unnest($thr_keys::VARCHAR[]) AS key, unnest($thr_ms::BIGINT[]) AS ms
 )
@@ -19,3 +19,4 @@ WHERE e.date BETWEEN $d0 AND $d1
   AND e.start_time >= $start AND e.start_time < $end
   AND e.domain = $domain
 ORDER BY e.start_time, e.execution_arn
+LIMIT $limit

@@ -1,15 +1,20 @@
 -- Failures grouped by signature (error + failed state + cause with ids, numbers, ARNs, UUIDs and
 -- timestamps masked) for a period, with first/last seen over a look-back before it.
 -- Params: $start, $end, $d0, $d1, $lookback_start, $lookback_d0, $domain, $state_machine_arn (NULL = all).
-WITH f AS (
-    SELECT error, failed_state, cause, start_time, execution_arn, state_machine_arn,
-           cause_pattern(cause) AS pattern
+WITH failures AS (
+    SELECT error, failed_state, cause, start_time, execution_arn, state_machine_arn
     FROM executions($executions_glob)
     WHERE date BETWEEN $lookback_d0 AND $d1
       AND start_time >= $lookback_start AND start_time < $end
       AND ($domain IS NULL OR domain = $domain)
       AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
       AND is_failed
+), patterns AS (
+    -- The masking regexes run once per distinct cause: the same cause text recurs across failures.
+    SELECT cause, cause_pattern(cause) AS pattern FROM failures GROUP BY cause
+), f AS (
+    SELECT failures.*, patterns.pattern
+    FROM failures JOIN patterns ON failures.cause IS NOT DISTINCT FROM patterns.cause
 ), g AS (
     SELECT error_signature(error, failed_state, pattern) AS signature,
            any_value(error) AS error, any_value(failed_state) AS failed_state, any_value(pattern) AS cause_pattern,

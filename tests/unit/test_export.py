@@ -106,3 +106,91 @@ def test_sla_command_table_and_json(lake, capsys):
     assert cli.main(["sla", "--lake", lake, "--at", "2025-01-03"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["domain", "window", "executions"] and "pay" in out
+
+
+def test_streamed_export_is_the_same_in_any_batch_size(lake, tmp_path):
+    # the command streams Arrow batches; one row per batch, one batch, and the DataFrame path agree
+    from datetime import timedelta
+
+    from queries_tiny_lake import t
+
+    import queries
+    from queries import sla_config
+    from queries.export import export_audit
+
+    q = queries.connect(lake)
+    cfg = sla_config.default()
+    start, end = t(1, 0), t(3, 0)
+    outs = []
+    for i, rows in enumerate([q.audit_batches("pay", start, end, cfg, batch_rows=1),
+                              q.audit_batches("pay", start, end, cfg, batch_rows=10_000),
+                              q.audit_rows("pay", start, end, cfg)]):
+        out = tmp_path / str(i) / "audit.csv"
+        out.parent.mkdir()
+        m = export_audit(rows, out, {"domain": "pay"})
+        assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+        outs.append(out.read_bytes())
+    sizes = [b.num_rows for b in q.audit_batches("pay", start, end, cfg, batch_rows=4)]
+    assert sum(sizes) == 15 and max(sizes) == 4 and len(sizes) >= 4
+    assert outs[0] == outs[1] == outs[2]
+    assert outs[0].count(b"\n") == 16 and b"'=HYPERLINK" in outs[0]
+    cli_out = tmp_path / "cli.csv"
+    assert export(lake, cli_out) == 0 and cli_out.read_bytes() == outs[0]
+    # an empty period: the header alone, zero rows
+    m = export_audit(q.audit_batches("pay", start, start + timedelta(minutes=1), cfg),
+                     tmp_path / "empty.csv", {})
+    assert m["rows"] == 0 and (tmp_path / "empty.csv").read_bytes().count(b"\n") == 1
+    q.close()
+
+
+def test_column_cells_match_cell_for_every_type():
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from queries.export import column_cells
+
+    texts = ["ok", None, "=1+1", "-x", "@a", "\tt", "\rr", "+", "a,b", 'q"uote', "é", ""]
+    stamps = [datetime(2025, 1, 2, 3, 4, 5, 678999, tzinfo=UTC), None, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    columns = [
+        (pa.array(texts, pa.string()), texts),
+        (pa.array(stamps, pa.timestamp("us", tz="UTC")), stamps),
+        (pa.array(stamps, pa.timestamp("ms", tz="UTC")), [s.replace(microsecond=678000) if s and s.microsecond else s
+                                                          for s in stamps]),
+        (pa.array([True, None, False]), [True, None, False]),
+        (pa.array([0, None, -5, 2**40], pa.int64()), [0, None, -5, 2**40]),
+        (pa.array([1, None], pa.int32()), [1, None]),
+        (pa.nulls(2), [None, None]),
+    ]
+    for arr, values in columns:
+        assert column_cells(arr) == [cell(v) for v in values], arr.type
+    assert column_cells(pa.array(stamps, pa.timestamp("us", tz="UTC")))[0] == "2025-01-02T03:04:05.678Z"
+
+
+def test_audit_rows_limit_is_the_first_rows(lake):
+    from queries_tiny_lake import t
+
+    import queries
+
+    q = queries.connect(lake)
+    every = q.audit_rows("pay", t(1, 0), t(3, 0))
+    first = q.audit_rows("pay", t(1, 0), t(3, 0), limit=3)
+    assert list(first["execution_arn"]) == list(every["execution_arn"][:3])
+    assert list(first.columns) == list(every.columns) and q.audit_rows("pay", t(1, 0), t(3, 0), limit=0).empty
+    assert q.audit_count("pay", t(1, 0), t(3, 0)) == len(every) == 15 and q.audit_count("care", t(1, 0), t(1, 1)) == 0
+    with pytest.raises(ValueError, match="limit"):
+        q.audit_rows("pay", t(1, 0), t(3, 0), limit=-1)
+    q.close()
+
+
+def test_batch_csv_quotes_like_the_csv_module():
+    import pandas as pd
+    import pyarrow as pa
+
+    from queries.export import COLUMNS, batch_csv, csv_header, to_csv
+
+    tricky = ["a,b", 'say "hi"', "line\nbreak", "cr\rhere", "=1,2", '"', "", None, "tab\tin", "ünï,cødé"]
+    rows = {c: tricky for _, c in COLUMNS if c not in ("start_time", "stop_time", "duration_ms", "redrive_count",
+                                                        "event_count", "history_complete", "sla_met")}
+    batch = pa.RecordBatch.from_pydict(rows)
+    assert csv_header() + batch_csv(batch) == to_csv(pd.DataFrame(rows))

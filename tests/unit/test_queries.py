@@ -217,3 +217,23 @@ def test_sla_report_keys_with_different_windows(q):
     assert (rep.loc["care", "executions"], rep.loc["care", "failed"]) == (4, 1)
     assert rep.loc["care", "period_start"] == t(1, 0) and rep.loc["pay", "period_start"] == t(27, 0, month=12, year=2024)
     assert rep.loc["pay", "executions"] == 13
+
+
+def test_sla_report_on_days_wholly_inside_the_windows(q):
+    # Days strictly inside every window are read without their start times; these periods put
+    # 1-7 January in the middle, with window starts and an exclusion landing inside days.
+    rep = q.sla_report(CFG, t(31, 0, month=12, year=2024), t(4, 0)).set_index("key")
+    assert (rep.loc["pay", "executions"], rep.loc["care", "executions"]) == (13, 6)
+    cfg = sla_config.parse("""
+defaults: {window: 7d, min_executions: 1}
+state_machines:
+  care-a: {window: calendar_month}
+  pay-b: {exclusions: [{start: 2025-01-01T23:00:00Z, end: 2025-01-02T03:06:00Z}]}
+""")
+    rep = q.sla_report(cfg, end=t(8, 10, 4), by="state_machine").set_index("key")
+    # 7 days back from 8 Jan 10:04 starts at 1 Jan 10:04: a5..a10; pay-b loses b1, b2 to the exclusion
+    # (b4 is still running); care-a's month starts on 1 January: c1..c5.
+    assert [(rep.loc[k, "executions"], rep.loc[k, "excluded"]) for k in (PAY_A, PAY_B, CARE_A)] == [
+        (6, 0), (1, 2), (5, 0)]
+    assert rep.loc[PAY_A, "p50_ms"] == pytest.approx(7500) and rep.loc[CARE_A, "succeeded"] == 4
+    assert rep.loc[PAY_A, "period_start"] == t(1, 10, 4)
