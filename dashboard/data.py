@@ -248,21 +248,27 @@ def state_durations(machine_arn: str, start: datetime, end: datetime) -> pd.Data
 
 # -- audit and operations --------------------------------------------------------------------------
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def audit_rows(domain: str, start: datetime, end: datetime) -> pd.DataFrame:
-    return _q().audit_rows(domain, start, end, slas())
+def audit_preview(domain: str, start: datetime, end: datetime, limit: int) -> pd.DataFrame:
+    """The first `limit` audit rows (the page never loads a whole period)."""
+    return _q().audit_rows(domain, start, end, slas(), limit=limit)
 
 
-def audit_export(domain: str, start: datetime, end: datetime, file_name: str) -> tuple[bytes, bytes]:
-    """The audit CSV and its manifest, written by the export command's own function (in a fresh folder,
-    so the manifest starts a new chain), read back as bytes."""
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def audit_count(domain: str, start: datetime, end: datetime) -> int:
+    return _q().audit_count(domain, start, end)
+
+
+@st.cache_data(ttl=TTL_S, max_entries=8, show_spinner=False)
+def audit_export(domain: str, start: datetime, end: datetime, file_name: str) -> tuple[Path, bytes]:
+    """Write the audit CSV and its manifest with the export command's own function, streamed from the
+    lake (bounded memory), in a fresh folder so the manifest starts a new chain. Returns the CSV's path
+    (read only when the user downloads it) and the manifest's bytes."""
     from queries.export import MANIFEST_SUFFIX, export_audit
 
-    rows = audit_rows(domain, start, end)
     arguments = {"lake": lake_uri(), "domain": domain, "from": start, "to": end, "config": slas_path()}
-    with tempfile.TemporaryDirectory(prefix="stepscope-audit-") as tmp:
-        out = Path(tmp) / file_name
-        export_audit(rows, out, arguments)
-        return out.read_bytes(), out.with_name(out.name + MANIFEST_SUFFIX).read_bytes()
+    out = Path(tempfile.mkdtemp(prefix="stepscope-audit-")) / file_name
+    export_audit(_q().audit_batches(domain, start, end, slas()), out, arguments)
+    return out, out.with_name(out.name + MANIFEST_SUFFIX).read_bytes()
 
 
 @st.cache_data(ttl=STATUS_TTL_S, show_spinner=False)

@@ -32,17 +32,17 @@ st.markdown(f"Every execution of **{md_escape(domain)}** started {start:%Y-%m-%d
 # an audit period can hold millions of rows: nothing is read until asked for
 if not st.toggle("Preview and prepare the download", key="audit_go"):
     st.stop()
-rows = data.audit_rows(domain, start, end)
-st.markdown(f"**{len(rows):,}** executions.")
-st.dataframe(rows.head(PREVIEW_ROWS), hide_index=True, width="stretch")
-if len(rows) > PREVIEW_ROWS:
-    st.caption(f"Preview of the first {PREVIEW_ROWS:,} rows; the download holds all {len(rows):,}.")
-if rows.empty:
+total = data.audit_count(domain, start, end)
+st.markdown(f"**{total:,}** executions.")
+if not total:
     st.stop()
+st.dataframe(data.audit_preview(domain, start, end, PREVIEW_ROWS), hide_index=True, width="stretch")
+if total > PREVIEW_ROWS:
+    st.caption(f"Preview of the first {PREVIEW_ROWS:,} rows; the download holds all {total:,}.")
 stem = audit_file_stem(domain, start, end)
-csv, manifest = data.audit_export(domain, start, end, f"{stem}.csv")
+csv_path, manifest = data.audit_export(domain, start, end, f"{stem}.csv")
 left, right = st.columns(2)
-left.download_button("Download CSV", csv, file_name=f"{stem}.csv", mime="text/csv", icon=":material/table:")
+left.download_button("Download CSV", csv_path.read_bytes, file_name=f"{stem}.csv", mime="text/csv", icon=":material/table:")
 right.download_button("Download manifest", manifest, file_name=f"{stem}.manifest.json",
                       mime="application/json", icon=":material/verified_user:")
 st.caption("The manifest holds the CSV's SHA-256, row count and arguments, so a recipient can check the file "

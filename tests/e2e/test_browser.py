@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,26 @@ def test_markup_from_aws_is_shown_as_text(app_url: str, page: object) -> None:
     page.wait_for_timeout(500)
     assert page.dialogs == []
     page.screenshot(path=str(SHOTS / "execution-hostile-text.png"), full_page=True)
+
+
+def test_audit_download_in_the_browser_is_the_export_command_output(
+        app_url: str, page: object, demo_lake: Path, slas_file: Path, tmp_path: Path) -> None:
+    page.goto(f"{app_url}/audit?domain=payments&period=7d")
+    settle(page, "Audit export")
+    page.get_by_text("Preview and prepare the download").click()
+    button = page.get_by_role("button", name="Download CSV")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    got = tmp_path / "browser.csv"
+    info.value.save_as(got)
+    assert info.value.suggested_filename.startswith("stepscope-audit-payments-")
+    # the page's period is in its own caption; the command gets the same bounds from the file name
+    stem = info.value.suggested_filename.removesuffix(".csv")
+    start, end = (datetime.strptime(t, "%Y%m%dT%H%M").replace(tzinfo=UTC) for t in stem.split("-")[-2:])
+    out = tmp_path / "cli.csv"
+    subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", str(demo_lake), "--domain",
+                    "payments", "--from", start.isoformat(), "--to", end.isoformat(), "--out", str(out),
+                    "--config", str(slas_file)], check=True, cwd=ROOT, capture_output=True)
+    assert got.read_bytes() == out.read_bytes() and got.read_bytes().count(b"\n") > 1
+    assert_clean(page)

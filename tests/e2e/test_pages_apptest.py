@@ -278,7 +278,8 @@ def test_audit_download_is_the_export_command_output(on_demo: None, demo_lake: P
     subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", str(demo_lake), "--domain",
                     "payments", "--from", start.isoformat(), "--to", end.isoformat(), "--out", str(out),
                     "--config", str(slas_file)], check=True, cwd=ROOT, capture_output=True)
-    csv, manifest = data.audit_export("payments", start, end, "page.csv")
+    csv_path, manifest = data.audit_export("payments", start, end, "page.csv")
+    csv = csv_path.read_bytes()
     assert csv == out.read_bytes()
     page_m, cli_m = json.loads(manifest), json.loads(out.with_name("cli.csv.manifest.json").read_text())
     assert page_m["sha256"] == cli_m["sha256"] and page_m["rows"] == cli_m["rows"] == csv.count(b"\n") - 1
