@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # bare-mode AppTest warns on every run
 
 TARGET_S = 1.0
 PAGES = ("overview", "sla", "failures", "flows", "execution", "audit", "health")
