@@ -206,16 +206,7 @@ def previous_manifest(folder: Path, exclude: Path) -> tuple[Path, dict[str, Any]
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a hidden temporary name in the same folder, then rename into place."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _write_streamed(path, [(data, 0)])
 
 
 def _write_streamed(path: Path, chunks: Iterable[tuple[bytes, int]]) -> tuple[int, str]:
