@@ -157,13 +157,14 @@ class TableSpec:
     key: tuple[str, ...]
     partitioned: bool
     order: str | None = None  # column rows are sorted by inside a file
+    bloom: tuple[str, ...] = ()  # columns with a Bloom filter: a lookup by value skips the other files
 
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
         TableSpec("state_machines", STATE_MACHINES, ("state_machine_arn",), False),
-        TableSpec("executions", EXECUTIONS, ("execution_arn",), True, "start_time"),
+        TableSpec("executions", EXECUTIONS, ("execution_arn",), True, "start_time", ("execution_arn",)),
         TableSpec("state_runs", STATE_RUNS, ("execution_arn", "entered_event_id"), True, "execution_arn"),
         TableSpec("events", EVENTS, ("execution_arn", "event_id"), True, "execution_arn"),
         TableSpec("collection_state", COLLECTION_STATE, ("account_id", "region", "state_machine_arn"), False),
@@ -294,7 +295,9 @@ class Lake:
         if spec.order:
             merged = merged.sort_by([(spec.order, "ascending"), *[(k, "ascending") for k in spec.key]])
         sink = pa.BufferOutputStream()
-        pq.write_table(merged, sink, compression="zstd", row_group_size=128 * 1024)
+        blooms = {c: {"ndv": max(len(merged), 1), "fpp": 0.01} for c in spec.bloom}
+        pq.write_table(merged, sink, compression="zstd", row_group_size=128 * 1024,
+                       bloom_filter_options=blooms or None)
         self._atomic_write(rel, sink.getvalue().to_pybytes())
         return len(merged)
 

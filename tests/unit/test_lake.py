@@ -98,3 +98,20 @@ def test_meta_round_trip_and_missing_tables_read_empty(tmp_path):
     lake.write_meta(source="demo", seed=3)
     lake.write_meta(generated_at="x")
     assert lake.read_meta() == {"format_version": 1, "source": "demo", "seed": 3, "generated_at": "x"}
+
+
+def test_executions_files_carry_a_bloom_filter_on_the_execution_arn(tmp_path):
+    # an execution looked up by ARN alone (a shared link) skips every file whose filter says no
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_exe("arn:a", "SUCCEEDED"), _exe("arn:b", "FAILED")])
+    path = tmp_path / partition_dir("executions", "payments", "2026-03-01") / PART_FILE
+    info = duckdb.execute(
+        "select path_in_schema, bloom_filter_offset from parquet_metadata($p) where path_in_schema = 'execution_arn'",
+        {"p": str(path)},
+    ).fetchall()
+    assert info and info[0][1] is not None
+    got = duckdb.execute(
+        "select status from read_parquet($g, hive_partitioning=1) where execution_arn = 'arn:b'",
+        {"g": lake.table_glob("executions")},
+    ).fetchall()
+    assert got == [("FAILED",)]
