@@ -41,6 +41,18 @@ CREATE OR REPLACE MACRO excluded(dom, arn, nm, ts, xd, xm, xs, xe) AS
             AND ts >= xs[i] AND ts < xe[i]))
     ELSE false END;
 
+-- Terminal executions started in [start, end) (days d0..d1, the partition filter), of one domain and
+-- one state machine (NULL = all), outside the maintenance windows: the rows the SLA figures count.
+CREATE OR REPLACE MACRO sla_executions(g, t0, t1, d0, d1, dom, sm, xd, xm, xs, xe) AS TABLE
+SELECT *
+FROM executions(g)
+WHERE date BETWEEN d0 AND d1
+  AND start_time >= t0 AND start_time < t1
+  AND (dom IS NULL OR domain = dom)
+  AND (sm IS NULL OR state_machine_arn = sm)
+  AND is_terminal
+  AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe);
+
 -- Cause text with the parts that vary between occurrences of the same failure replaced by
 -- placeholders. Must match queries/signature.py (a test compares them).
 CREATE OR REPLACE MACRO cause_pattern(c) AS

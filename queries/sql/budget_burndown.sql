@@ -5,14 +5,8 @@ WITH daily AS (
     SELECT date::TIMESTAMPTZ AS day,
            count(*) AS n,
            count(*) FILTER (NOT is_succeeded) AS f
-    FROM executions($executions_glob)
-    WHERE date BETWEEN $d0 AND $d1
-      AND start_time >= $start AND start_time < $end
-      AND ($domain IS NULL OR domain = $domain)
-      AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
-      AND is_terminal
-      AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time,
-                       $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
+    FROM sla_executions($executions_glob, $start, $end, $d0, $d1, $domain, $state_machine_arn,
+                        $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
     GROUP BY date
 ), days AS (
     SELECT unnest(generate_series(date_trunc('day', $start::TIMESTAMPTZ), $end::TIMESTAMPTZ - INTERVAL 1 MICROSECOND,

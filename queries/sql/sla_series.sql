@@ -12,13 +12,7 @@ SELECT date_trunc($grain, date)::TIMESTAMPTZ AS bucket,
        quantile_cont(duration_ms, 0.95) AS p95_ms,
        CASE WHEN $thr_ms::BIGINT IS NOT NULL
             THEN count(*) FILTER (duration_ms <= $thr_ms::BIGINT) / count(*) END AS within_threshold_share
-FROM executions($executions_glob)
-WHERE date BETWEEN $d0 AND $d1
-  AND start_time >= $start AND start_time < $end
-  AND ($domain IS NULL OR domain = $domain)
-  AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
-  AND is_terminal
-  AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time,
-                   $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
+FROM sla_executions($executions_glob, $start, $end, $d0, $d1, $domain, $state_machine_arn,
+                    $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[])
 GROUP BY date_trunc($grain, date)
 ORDER BY bucket
