@@ -112,6 +112,7 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
             })
             _write(lake, "state_runs", sr, d, date)
     lake.write_meta(source="demo")
+    lake.rebuild_sla_facts()  # written straight to files above, so the derived facts are made here
 
 
 def _write(lake: Lake, table: str, t: pa.Table, domain: str, date: str) -> None:
@@ -157,9 +158,9 @@ def questions(lake: str) -> dict[str, str]:
         "flow_edges": f"q.flow_edges({sm!r}, S7, E)",
         "flow_paths": f"q.flow_paths({sm!r}, S7, E)",
         "state_durations": f"q.state_durations({sm!r}, S7, E)",
-        "audit_rows(1d)": "q.audit_rows(D, E - timedelta(days=1), E, cfg)",
-        "audit_rows(30d)": "q.audit_rows(D, S30, E, cfg)",
-        "audit_rows(30d, first 200)": "q.audit_rows(D, S30, E, cfg, limit=200)",
+        "audit_rows(30d, page 1)": "q.audit_rows(D, S30, E, cfg)",
+        "audit_rows(30d, mid page)": "q.audit_rows(D, S30, E, cfg, after=(E - timedelta(days=15), ''))",
+        "audit_count(30d)": "q.audit_count(D, S30, E)",
         "audit_export(30d)": "export_audit(q.audit_batches(D, S30, E, cfg), TMP + '/audit.csv', {})",
     } | {"_info": json.dumps(info)}
 
@@ -200,9 +201,10 @@ NAIVE = {
     "flow_edges": f"sr(); f = {_R7}; f.groupby(['state_name', 'next_state']).size()",
     "flow_paths": f"sr(); f = {_R7}; f.sort_values('entered_event_id').groupby('execution_arn').state_name.agg(' → '.join).value_counts().head(10)",
     "state_durations": f"sr(); f = {_R7}; f.groupby('state_name').duration_ms.quantile([.5, .9, .95, .99])",
-    "audit_rows(1d)": "ex(None); X[(X.domain == D) & (X.start_time >= E - timedelta(days=1)) & (X.start_time < E)].sort_values(['start_time', 'execution_arn'])",
-    "audit_rows(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])",
-    "audit_rows(30d, first 200)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn']).head(200)",
+    "audit_rows(30d, page 1)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn']).head(1000)",
+    "audit_rows(30d, mid page)": "ex(None); X[(X.domain == D) & (X.start_time > E - timedelta(days=15)) & (X.start_time < E)]"
+                                 ".sort_values(['start_time', 'execution_arn']).head(1000)",
+    "audit_count(30d)": f"ex(['domain', 'start_time']); int(((X.domain == D) & {_IN30}).sum())",
     "audit_export(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])"
                          ".to_csv(TMP + '/naive.csv', index=False)",
 }

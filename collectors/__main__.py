@@ -80,7 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="history events to store: all, 1 execution in 100, or none (default all)")
     d.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
     d.set_defaults(handler=run_demo)
+
+    r = sub.add_parser("rebuild-sla-facts",
+                       help="write the SLA facts of every executions partition (a lake from an earlier version)")
+    r.add_argument("--lake", required=True, help="lake path or s3://bucket/prefix")
+    r.set_defaults(handler=run_rebuild_sla_facts)
     return parser
+
+
+def run_rebuild_sla_facts(args: argparse.Namespace) -> int:
+    """Handler of `rebuild-sla-facts`: returns the exit status."""
+    from collectors.lake import Lake
+
+    lake = Lake(args.lake)
+    if lake.read_meta() is None and not lake.partitions("executions"):
+        return _fail(f"no lake at {args.lake}")
+    n = lake.rebuild_sla_facts(progress=lambda i, total: print(f"  {i}/{total} partitions", file=sys.stderr))
+    print(f"rebuilt the SLA facts of {n} partitions in {args.lake}", file=sys.stderr)
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:

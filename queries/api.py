@@ -18,6 +18,9 @@ from queries.source import LakeSource
 
 # DuckDB's default (50) makes LIMIT n lists above it materialise every column of every row.
 LATE_MATERIALIZATION_ROWS = 1000
+# Audit rows per page (the default), and the most a page may hold; whole periods are streamed.
+AUDIT_PAGE_ROWS = 1000
+AUDIT_PAGE_MAX = 100_000
 # Rows per Arrow record batch when a result is streamed (the audit export): bounded memory, few batches.
 STREAM_BATCH_ROWS = 10_000
 # Days of executions the audit export sorts at once: memory stays bounded, queries stay few.
@@ -130,6 +133,28 @@ class Queries:
                 df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
         return df
 
+    def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]],
+                   raw_days: list[date]) -> tuple[list[str], list[str]]:
+        """The files an SLA read takes: sla_facts files of whole days, and executions files read row by
+        row, given the window start days of each domain's keys (`starts`; none = the period's start).
+
+        Row by row: the days in `raw_days`, the days a key's window starts on (the start time decides)
+        and partitions without SLA facts. Days before every window of their domain are left out.
+        """
+        d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
+        have = set(self.lake.partitions("sla_facts", d0, d1))
+        edge = {d.isoformat() for d in raw_days}
+        facts, raw = [], []
+        for dom, day in self.lake.partitions("executions", d0, d1):
+            days = starts.get(dom) or {period["d0"]}
+            if day < min(days).isoformat():
+                continue
+            if day <= max(days).isoformat() or day in edge or (dom, day) not in have:
+                raw.append(self.lake.partition_file("executions", dom, day))
+            else:
+                facts.append(self.lake.partition_file("sla_facts", dom, day))
+        return facts or [self.source.empty_file("sla_facts")], raw or [self.source.empty_file("executions")]
+
     def _machine_domain(self, state_machine_arn: str) -> str | None:
         row = self._run("machine_domain", state_machine_arn=state_machine_arn).fetchone()
         return row[0] if row else None
@@ -211,11 +236,18 @@ class Queries:
         names = dict(zip(machines["state_machine_arn"], machines["name"], strict=False))
         doms = dict(zip(machines["state_machine_arn"], machines["domain"], strict=False))
         period = _period(start_ts, end_ts)
-        thresholds, exclusions = self._threshold_params(objectives, config.defaults, since), _exclusion_params(config, period)
-        rows = self._run("sla_rollup", by_machine=by == "state_machine", domain=domain, **period, **thresholds,
-                         thr_since_d=[s.astimezone(UTC).date() for s in thresholds["thr_since"]],
-                         edge_dates=_edge_dates(period, thresholds["thr_since"], exclusions),
-                         **exclusions).df().to_dict("records")
+        exclusions = _exclusion_params(config, period)
+        thresholds = self._threshold_params(objectives, config.defaults, since)
+        bounds = sorted({ms for ms in [*thresholds["thr_ms"], thresholds["thr_default_ms"]] if ms is not None})
+        # The window start days of the keys each domain's partitions hold.
+        starts: dict[str, set[date]] = {}
+        for key, ts in since.items():
+            for dom in ([key] if by == "domain" else [doms.get(key)]):
+                starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
+        facts_files, raw_files = self._sla_files(period, starts, _edge_dates(period, [], exclusions))
+        rows = self._run("sla_report", by_machine=by == "state_machine", domain=domain, **period,
+                         **thresholds, **exclusions, bounds=bounds or [0], facts_files=facts_files,
+                         raw_files=raw_files).df().to_dict("records")
         # Without a start only keys with an objective are reported (each over its window).
         records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
                    for r in rows if start is not None or r["key"] in since]
@@ -444,17 +476,24 @@ class Queries:
                 **_exclusion_params(config, period)}
 
     def audit_rows(self, domain: str, start: datetime | date, end: datetime | date,
-                   config: SlaConfig | None = None, limit: int | None = None) -> pd.DataFrame:
-        """One row per execution of a domain started in the period, in (start_time, execution_arn) order.
+                   config: SlaConfig | None = None, limit: int = AUDIT_PAGE_ROWS,
+                   after: tuple[datetime, str] | None = None) -> pd.DataFrame:
+        """One page of the audit rows of a domain's executions started in the period, in
+        (start_time, execution_arn) order: the first `limit` rows, or the first after `after`
+        (the start_time and execution_arn of the previous page's last row).
 
         `sla_met`: succeeded within the machine's latency threshold (if any); None while not terminal
-        or inside a maintenance exclusion. Without a config, the defaults apply. `limit`: only the
-        first rows (a preview; None = all).
+        or inside a maintenance exclusion. Without a config, the defaults apply. A page holds at most
+        AUDIT_PAGE_MAX rows: a whole period is read with `audit_batches` (streamed), as the export does.
         """
-        if limit is not None and int(limit) < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
-        return self._df("audit_rows", **self._audit_params(domain, start, end, config),
-                        limit=None if limit is None else int(limit))
+        if not 0 <= int(limit) <= AUDIT_PAGE_MAX:
+            raise ValueError(f"limit must be between 0 and {AUDIT_PAGE_MAX}, got {limit} "
+                             "(read a whole period with audit_batches)")
+        params = self._audit_params(domain, start, end, config)
+        after_ts, after_arn = (None, None) if after is None else (_utc(after[0], "after"), str(after[1]))
+        if after_ts is not None and after_ts > params["start"]:  # earlier partitions cannot hold the page
+            params["d0"] = max(params["d0"], after_ts.date())
+        return self._df("audit_rows", **params, limit=int(limit), after_ts=after_ts, after_arn=after_arn)
 
     def audit_count(self, domain: str, start: datetime | date, end: datetime | date) -> int:
         """How many rows `audit_rows` returns for the same domain and period, without reading them."""
@@ -470,7 +509,8 @@ class Queries:
         params = self._audit_params(domain, start, end, config)
         # A few UTC days (whole partitions) at a time: the chunks' start times do not overlap, so their
         # sorted rows in chunk order are the whole period's order, and only one chunk is sorted in memory.
-        readers = (self._stream("audit_rows", int(batch_rows), **{**params, **_period(a, b)}, limit=None)
+        readers = (self._stream("audit_rows", int(batch_rows), **{**params, **_period(a, b)}, limit=None,
+                                after_ts=None, after_arn=None)
                    for a, b in _days(params["start"], params["end"], AUDIT_CHUNK_DAYS))
         first = next(readers)  # the schema; later days are queried only when reached
         return pa.RecordBatchReader.from_batches(first.schema,

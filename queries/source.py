@@ -46,6 +46,11 @@ class LakeSource:
         depth = "*/*/" if TABLES[table].partitioned else ""
         return f"{self._empty_root}/{table}/{depth}*.parquet"
 
+    def empty_file(self, table: str) -> str:
+        """The empty stand-in file of a table: what a list of that table's files holds when it has none."""
+        rel = f"{table}/domain={EMPTY_DOMAIN}/date={EMPTY_DATE}" if TABLES[table].partitioned else table
+        return f"{self._empty_root}/{rel}/part-0.parquet"
+
     def _has_files(self, table: str) -> bool:
         if self.lake.local:
             return next(globlib.iglob(self.lake.table_glob(table)), None) is not None

@@ -1,7 +1,8 @@
 -- One row per execution of a domain started in the period, in a stable order, for the audit export.
 -- sla_met: succeeded within the machine's latency threshold; NULL when not terminal or excluded.
 -- Params: $domain, $start, $end, $d0, $d1, $thr_keys/$thr_ms (per state machine ARN), $thr_default_ms,
---   $xd/$xm/$xs/$xe (exclusions), $limit (NULL = every row).
+--   $xd/$xm/$xs/$xe (exclusions), $limit (NULL = every row), $after_ts/$after_arn (only rows after this
+--   (start_time, execution_arn): the next page; NULL = from the start).
 WITH thr AS (
     SELECT unnest($thr_keys::VARCHAR[]) AS key, unnest($thr_ms::BIGINT[]) AS ms
 )
@@ -18,5 +19,6 @@ FROM executions($executions_glob) e LEFT JOIN thr ON thr.key = e.state_machine_a
 WHERE e.date BETWEEN $d0 AND $d1
   AND e.start_time >= $start AND e.start_time < $end
   AND e.domain = $domain
+  AND ($after_ts IS NULL OR e.start_time > $after_ts OR (e.start_time = $after_ts AND e.execution_arn > $after_arn))
 ORDER BY e.start_time, e.execution_arn
 LIMIT $limit

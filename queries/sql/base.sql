@@ -20,6 +20,18 @@ CREATE OR REPLACE MACRO events(g) AS TABLE
 SELECT *
 FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
 
+CREATE OR REPLACE MACRO sla_facts(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+-- Executions per domain from the Parquet footers alone (their row counts): no column is read.
+CREATE OR REPLACE MACRO executions_per_domain(g) AS TABLE
+SELECT url_decode(regexp_extract(file_name, '/domain=([^/]*)/date=[^/]*/[^/]*$', 1)) AS domain,
+       sum(num_rows)::BIGINT AS n
+FROM parquet_file_metadata(g)
+GROUP BY 1
+HAVING sum(num_rows) > 0;
+
 CREATE OR REPLACE MACRO state_machines(g) AS TABLE
 SELECT * FROM read_parquet(g);
 
@@ -52,6 +64,45 @@ WHERE date BETWEEN d0 AND d1
   AND (sm IS NULL OR state_machine_arn = sm)
   AND is_terminal
   AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe);
+
+-- The finished executions an SLA report counts, one row each: from `facts_files` (sla_facts files of
+-- whole days inside every window: narrow and sorted, cheap to decode) and from `raw_files`
+-- (executions files of the days where the start time decides: the period's last, a key's window
+-- start, a maintenance window; and partitions without facts). A raw row counts when started in
+-- [t0, t1) and after its key's own window start (since_keys/since_ts: domain or, with by_machine,
+-- state machine ARN → start; t0 for keys not listed). Lists of files, not a glob: DuckDB opens just
+-- those, with no directory listing or partition filter per query. Of one domain (NULL = all).
+-- is_excluded rows fall in a maintenance window (xd/xm/xs/xe, see `excluded`): counted apart, left
+-- out of every figure. With `active` false there are no rows, and no file is opened.
+CREATE OR REPLACE MACRO sla_rows(facts_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
+                                 xd, xm, xs, xe, active) AS TABLE
+SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
+FROM sla_facts(facts_files)
+WHERE active AND (dom IS NULL OR domain = dom)
+UNION ALL
+SELECT e.domain, e.state_machine_arn, e.state_machine_name, e.is_succeeded, e.redrive_count > 0, e.duration_ms,
+       excluded(e.domain, e.state_machine_arn, e.state_machine_name, e.start_time, xd, xm, xs, xe)
+FROM executions(raw_files) e
+LEFT JOIN (SELECT unnest(since_keys) AS key, unnest(since_ts) AS since) w
+       ON w.key = CASE WHEN by_machine THEN e.state_machine_arn ELSE e.domain END
+WHERE active AND e.start_time >= t0 AND e.start_time < t1 AND e.start_time >= coalesce(w.since, t0)
+  AND (dom IS NULL OR e.domain = dom)
+  AND e.is_terminal;
+
+-- The SLA aggregates of a group of sla_rows: executions, succeeded (eventually and at the first
+-- attempt), redriven, a histogram of durations over `bounds` (every latency threshold, for
+-- within_threshold) and the exact p50/p95/p99 (one quantile state, sorted once for the three).
+CREATE OR REPLACE MACRO sla_counts(succeeded, redriven, duration_ms, bounds) AS struct_pack(
+    n := count(*),
+    ok := count_if(succeeded),
+    ok_first := count_if(succeeded AND NOT redriven),
+    redriven := count_if(redriven),
+    h := histogram(duration_ms, bounds),
+    q := quantile_cont(duration_ms, [0.50, 0.95, 0.99]));
+
+-- Executions within a latency threshold, from a histogram(duration_ms, bounds) whose bounds include it.
+CREATE OR REPLACE MACRO within_threshold(h, thr) AS
+    coalesce(list_sum([e.value FOR e IN map_entries(h) IF e.key <= thr]), 0);
 
 -- Cause text with the parts that vary between occurrences of the same failure replaced by
 -- placeholders. Must match queries/signature.py (a test compares them).

@@ -3,7 +3,7 @@
 WITH m AS (
     SELECT domain, count(*) AS state_machines FROM state_machines($state_machines_glob) GROUP BY domain
 ), e AS (
-    SELECT domain, count(*) AS executions FROM executions($executions_glob) GROUP BY domain
+    SELECT domain, n AS executions FROM executions_per_domain($executions_glob)
 )
 SELECT coalesce(m.domain, e.domain) AS domain,
        coalesce(m.state_machines, 0) AS state_machines,

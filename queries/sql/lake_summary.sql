@@ -3,7 +3,7 @@
 -- One pass for the counts; the time span reads only the two end partitions, since an execution's
 -- partition date is its UTC start date (the earliest and latest starts are there).
 WITH per_domain AS (
-    SELECT domain, count(*) AS n FROM executions($executions_glob) GROUP BY domain
+    SELECT domain, n FROM executions_per_domain($executions_glob)
 ), span AS (
     SELECT min(start_time) AS first_start, max(start_time) AS last_start
     FROM executions($executions_glob)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 
+import pandas as pd
 import pytest
 from queries_tiny_lake import build
 
@@ -180,6 +181,33 @@ def test_audit_rows_limit_is_the_first_rows(lake):
     assert q.audit_count("pay", t(1, 0), t(3, 0)) == len(every) == 15 and q.audit_count("care", t(1, 0), t(1, 1)) == 0
     with pytest.raises(ValueError, match="limit"):
         q.audit_rows("pay", t(1, 0), t(3, 0), limit=-1)
+    with pytest.raises(ValueError, match="audit_batches"):
+        q.audit_rows("pay", t(1, 0), t(3, 0), limit=10**6)
+    q.close()
+
+
+def test_audit_pages_follow_each_other_to_the_end(lake):
+    from queries_tiny_lake import t
+
+    import queries
+
+    q = queries.connect(lake)
+    every = q.audit_rows("pay", t(31, 0, month=12, year=2024), t(4, 0))
+    pages, after = [], None
+    while True:
+        page = q.audit_rows("pay", t(31, 0, month=12, year=2024), t(4, 0), limit=4, after=after)
+        if page.empty:
+            break
+        pages.append(page)
+        after = (page["start_time"].iloc[-1], page["execution_arn"].iloc[-1])
+    assert [len(p) for p in pages][:-1] == [4] * (len(pages) - 1) and len(pages) > 2
+    paged = pd.concat(pages, ignore_index=True)
+    assert list(paged["execution_arn"]) == list(every["execution_arn"]) and len(every) == 15
+
+    def cells(df: pd.DataFrame) -> list[list[str]]:
+        return df.astype(object).where(df.notna(), None).astype(str).values.tolist()
+
+    assert cells(paged) == cells(every)
     q.close()
 
 

@@ -115,3 +115,44 @@ def test_executions_files_carry_a_bloom_filter_on_the_execution_arn(tmp_path):
         {"g": lake.table_glob("executions")},
     ).fetchall()
     assert got == [("FAILED",)]
+
+
+# -- sla_facts: derived from executions ----------------------------------------------------------
+def _ran(arn: str, status: str, duration_ms: int | None, machine: str = "sm:b", redrive_count: int = 0) -> dict:
+    return {**_exe(arn, status), "state_machine_arn": machine, "state_machine_name": machine.split(":")[-1],
+            "duration_ms": duration_ms, "redrive_count": redrive_count}
+
+
+def test_every_executions_write_rewrites_its_sla_facts_finished_executions_sorted(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_ran("a", "SUCCEEDED", 900), _ran("b", "RUNNING", None),
+                                          _ran("c", "FAILED", 300, "sm:a"), _ran("d", "SUCCEEDED", 100, redrive_count=1)])
+    facts = lake.read("sla_facts", "payments", "2026-03-01").to_pylist()
+    assert [(f["state_machine_arn"], f["duration_ms"], f["succeeded"], f["redriven"]) for f in facts] == [
+        ("sm:a", 300, False, False), ("sm:b", 100, True, True), ("sm:b", 900, True, False)]
+    lake.write_partitioned("executions", [_ran("b", "TIMED_OUT", 5000)])  # the running one finished
+    assert [f["duration_ms"] for f in lake.read("sla_facts").to_pylist()] == [300, 100, 900, 5000]
+    with pytest.raises(ValueError, match="derived from executions"):
+        lake.write("sla_facts", [], domain="payments", date="2026-03-01")
+
+
+def test_rebuild_sla_facts_restores_them_byte_for_byte(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_ran("a", "SUCCEEDED", 900), _ran("c", "ABORTED", 30, "sm:a"),
+                                          {**_ran("e", "FAILED", 70), "domain": "care", "date": "2026-03-02"}])
+    files = {p: p.read_bytes() for p in sorted((tmp_path / "sla_facts").rglob(PART_FILE))}
+    assert len(files) == 2
+    for p in files:
+        p.unlink()
+    seen = []
+    assert lake.rebuild_sla_facts(progress=lambda i, n: seen.append((i, n))) == 2 and seen == [(2, 2)]
+    assert {p: p.read_bytes() for p in sorted((tmp_path / "sla_facts").rglob(PART_FILE))} == files
+
+
+def test_partitions_lists_a_date_range(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [_exe("a", "SUCCEEDED", day="2026-03-01"), _exe("b", "FAILED", day="2026-03-03"),
+                                          _exe("c", "FAILED", domain="care", day="2026-03-02")])
+    assert lake.partitions("executions", "2026-03-02", "2026-03-03") == [("care", "2026-03-02"), ("payments", "2026-03-03")]
+    assert lake.partitions("executions", last="2026-03-01") == [("payments", "2026-03-01")]
+    assert lake.partitions("nothing_here") == []

@@ -237,3 +237,19 @@ state_machines:
         (6, 0), (1, 2), (5, 0)]
     assert rep.loc[PAY_A, "p50_ms"] == pytest.approx(7500) and rep.loc[CARE_A, "succeeded"] == 4
     assert rep.loc[PAY_A, "period_start"] == t(1, 10, 4)
+
+
+def test_domain_counts_come_from_file_footers_with_the_domain_decoded(tmp_path):
+    from collectors.lake import Lake
+
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [
+        {"execution_arn": f"x{i}", "status": "SUCCEEDED", "start_time": t(1 + i % 2, 8), "domain": dom}
+        for i, dom in enumerate(["Customer Care/EU+x", "Customer Care/EU+x", "Customer Care/EU+x", "pay 100%"])],
+        date_column="start_time")
+    q = queries.connect(str(tmp_path))
+    assert q.domains().to_dict("records") == [
+        {"domain": "Customer Care/EU+x", "state_machines": 0, "executions": 3},
+        {"domain": "pay 100%", "state_machines": 0, "executions": 1}]
+    assert q.lake_info()["executions"] == 4 and q.lake_info()["domains"] == 2
+    q.close()

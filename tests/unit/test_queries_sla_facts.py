@@ -1,0 +1,100 @@
+"""The SLA report reads whole days from sla_facts and the rest from executions; with the facts
+missing (a lake from before them), partly or wholly, every figure must be the same."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import queries
+from collectors import __main__ as cli
+from collectors.lake import Lake
+from collectors.simulate import build_demo
+from queries import sla_config
+
+END = datetime(2026, 3, 17, 9, 30, tzinfo=UTC)
+# Windows that start inside days and differ between the machines of one domain, and maintenance
+# windows inside a day and across midnight.
+CONFIG = sla_config.parse("""
+defaults: {window: 7d, min_executions: 1, latency: {threshold_s: 30, objective: 90%}}
+domains:
+  customer-care: {window: calendar_month, latency: {threshold_s: 600, objective: 90%}}
+  payments:
+    window: 28d
+    exclusions: [{start: 2026-03-12T22:00:00Z, end: 2026-03-13T02:30:00Z, reason: upgrade}]
+state_machines:
+  payments-settlement-batch: {window: 7d, latency: {threshold_s: 1800, objective: 99%}}
+  ai-inference-batch-scoring:
+    exclusions: [{start: 2026-03-15T10:00:00Z, end: 2026-03-15T10:20:00Z}]
+""")
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("facts")
+    full = str(root / "full")
+    build_demo(full, days=35, executions=6000, seed=5, end=END, events="none")
+    none, some = root / "none", root / "some"
+    shutil.copytree(full, none)
+    shutil.rmtree(none / "sla_facts")
+    shutil.copytree(full, some)
+    for i, part in enumerate(sorted((some / "sla_facts").rglob("part-0.parquet"))):
+        if i % 3 == 0:
+            part.unlink()
+    return {"full": full, "none": str(none), "some": str(some)}
+
+
+CASES = [
+    ("domain", END - timedelta(days=30), None),
+    ("state_machine", END - timedelta(days=30), None),
+    ("domain", None, None),
+    ("state_machine", None, None),
+    ("state_machine", None, "payments"),
+    ("domain", END - timedelta(days=1, hours=7), None),
+    ("state_machine", datetime(2026, 3, 1, tzinfo=UTC), None),
+]
+
+
+@pytest.mark.parametrize(("by", "start", "domain"), CASES)
+def test_sla_report_is_the_same_with_and_without_facts(lakes, by, start, domain):
+    reports = {}
+    for name, path in lakes.items():
+        q = queries.connect(path)
+        reports[name] = q.sla_report(CONFIG, start, END, by=by, domain=domain)
+        q.close()
+    full = reports["full"]
+    assert full["executions"].sum() > 100 and full["p95_ms"].notna().all()
+    pd.testing.assert_frame_equal(full, reports["none"])
+    pd.testing.assert_frame_equal(full, reports["some"])
+
+
+def test_the_report_counts_what_the_executions_table_holds(lakes):
+    """An independent count straight from the executions rows, for one machine over its rolling window."""
+    q = queries.connect(lakes["full"])
+    rep = q.sla_report(CONFIG, end=END, by="state_machine").set_index("state_machine_name")
+    row = rep.loc["payments-settlement-batch"]
+    ex = Lake(lakes["full"]).read("executions", "payments").to_pandas()
+    ex = ex[(ex.state_machine_name == "payments-settlement-batch") & ex.status.isin(
+        ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= row.period_start) & (ex.start_time < END)]
+    excluded = (ex.start_time >= datetime(2026, 3, 12, 22, tzinfo=UTC)) & (ex.start_time < datetime(2026, 3, 13, 2, 30, tzinfo=UTC))
+    kept = ex[~excluded]
+    assert row.period_start == END - timedelta(days=7)
+    assert (row.executions, row.excluded, row.succeeded) == (len(kept), int(excluded.sum()),
+                                                             int((kept.status == "SUCCEEDED").sum()))
+    assert row.p95_ms == pytest.approx(kept.duration_ms.quantile(0.95))
+    assert row.within_threshold == int((kept.duration_ms <= 1_800_000).sum())
+    q.close()
+
+
+def test_rebuilding_the_facts_of_an_old_lake(lakes, tmp_path, capsys):
+    old = tmp_path / "old"
+    shutil.copytree(lakes["none"], old)
+    assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0
+    assert f"rebuilt the SLA facts of {len(Lake(str(old)).partitions('executions'))} partitions" in capsys.readouterr().err
+    assert cli.main(["rebuild-sla-facts", "--lake", str(tmp_path / "nothing")]) == 2
+    for p in sorted((Path(lakes["full"]) / "sla_facts").rglob("part-0.parquet")):
+        assert (old / p.relative_to(lakes["full"])).read_bytes() == p.read_bytes()
