@@ -230,7 +230,7 @@ q = queries.connect(lake)
 cfg = sla_config.load(sys.argv[4]) if len(sys.argv) > 4 else sla_config.default()
 t1 = time.perf_counter(); r = EXPR; t2 = time.perf_counter(); r = EXPR; t3 = time.perf_counter()
 print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "connect_ms": (t1 - t0) * 1000,
-                  "rows": r["rows"] if isinstance(r, dict) and "rows" in r else len(r) if r is not None else 0,
+                  "rows": r["rows"] if isinstance(r, dict) and "rows" in r else r if isinstance(r, int) else len(r) if r is not None else 0,
                   "load": os.getloadavg()[0],
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

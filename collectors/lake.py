@@ -142,6 +142,7 @@ SLA_FACTS = _schema(
     ("succeeded", pa.bool_(), "status SUCCEEDED (the others are FAILED, TIMED_OUT, ABORTED)"),
     ("redriven", pa.bool_(), "redrive_count > 0"),
     ("duration_ms", pa.int64(), "stop - start in ms"),
+    ("start_time", TS, "start (read only on the days where it decides)"),
 )
 
 COLLECTION_STATE = _schema(
@@ -407,7 +408,7 @@ def sla_facts(executions: pa.Table) -> pa.Table:
         t.column("state_machine_arn"), t.column("state_machine_name"),
         pc.equal(t.column("status"), "SUCCEEDED"),
         pc.fill_null(pc.greater(t.column("redrive_count"), 0), False),
-        t.column("duration_ms"),
+        t.column("duration_ms"), t.column("start_time"),
     ], schema=SLA_FACTS)
     return facts.sort_by([(k, "ascending") for k in TABLES["sla_facts"].key])
 

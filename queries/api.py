@@ -134,26 +134,27 @@ class Queries:
         return df
 
     def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]],
-                   raw_days: list[date]) -> tuple[list[str], list[str]]:
-        """The files an SLA read takes: sla_facts files of whole days, and executions files read row by
-        row, given the window start days of each domain's keys (`starts`; none = the period's start).
-
-        Row by row: the days in `raw_days`, the days a key's window starts on (the start time decides)
-        and partitions without SLA facts. Days before every window of their domain are left out.
-        """
+                   edge_days: list[date]) -> tuple[list[str], list[str], list[str]]:
+        """The files an SLA read takes (see the sla_rows macro): sla_facts of whole days, sla_facts of
+        edge days and executions of partitions without facts, given the window start days of each
+        domain's keys (`starts`; none = the period's start). Edge days: `edge_days` and the days a
+        key's window starts on. Days before every window of their domain are left out."""
         d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
         have = set(self.lake.partitions("sla_facts", d0, d1))
-        edge = {d.isoformat() for d in raw_days}
-        facts, raw = [], []
+        edges = {d.isoformat() for d in edge_days}
+        whole, edge, raw = [], [], []
         for dom, day in self.lake.partitions("executions", d0, d1):
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
                 continue
-            if day <= max(days).isoformat() or day in edge or (dom, day) not in have:
+            if (dom, day) not in have:
                 raw.append(self.lake.partition_file("executions", dom, day))
+            elif day <= max(days).isoformat() or day in edges:
+                edge.append(self.lake.partition_file("sla_facts", dom, day))
             else:
-                facts.append(self.lake.partition_file("sla_facts", dom, day))
-        return facts or [self.source.empty_file("sla_facts")], raw or [self.source.empty_file("executions")]
+                whole.append(self.lake.partition_file("sla_facts", dom, day))
+        facts, executions = self.source.empty_file("sla_facts"), self.source.empty_file("executions")
+        return whole or [facts], edge or [facts], raw or [executions]
 
     def _machine_domain(self, state_machine_arn: str) -> str | None:
         row = self._run("machine_domain", state_machine_arn=state_machine_arn).fetchone()
@@ -190,7 +191,8 @@ class Queries:
     # -- SLA -------------------------------------------------------------------------------------
     def _objectives(self, config: SlaConfig, by: str, domain: str | None) -> tuple[dict[str, Objective], pd.DataFrame]:
         """Objective per report key (domain name or machine ARN) for every key the lake knows."""
-        machines = self.state_machines(domain)[["state_machine_arn", "name", "domain"]]
+        machines = pd.DataFrame(self._run("machine_names", domain=domain).fetchall(),
+                                columns=["state_machine_arn", "name", "domain"])
         if by == "domain":
             keys = set(machines["domain"].dropna()) | set(config.domains)
             if domain is not None:
@@ -244,10 +246,12 @@ class Queries:
         for key, ts in since.items():
             for dom in ([key] if by == "domain" else [doms.get(key)]):
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
-        facts_files, raw_files = self._sla_files(period, starts, _edge_dates(period, [], exclusions))
+        whole, edge, raw = self._sla_files(period, starts, _edge_dates(period, [], exclusions))
         rows = self._run("sla_report", by_machine=by == "state_machine", domain=domain, **period,
-                         **thresholds, **exclusions, bounds=bounds or [0], facts_files=facts_files,
-                         raw_files=raw_files).df().to_dict("records")
+                         **thresholds, **exclusions, bounds=bounds or [0], whole_files=whole,
+                         edge_files=edge, raw_files=raw)
+        cols = [d[0] for d in rows.description]
+        rows = [dict(zip(cols, r, strict=True)) for r in rows.fetchall()]
         # Without a start only keys with an objective are reported (each over its window).
         records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
                    for r in rows if start is not None or r["key"] in since]

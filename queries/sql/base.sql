@@ -65,29 +65,37 @@ WHERE date BETWEEN d0 AND d1
   AND is_terminal
   AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe);
 
--- The finished executions an SLA report counts, one row each: from `facts_files` (sla_facts files of
--- whole days inside every window: narrow and sorted, cheap to decode) and from `raw_files`
--- (executions files of the days where the start time decides: the period's last, a key's window
--- start, a maintenance window; and partitions without facts). A raw row counts when started in
--- [t0, t1) and after its key's own window start (since_keys/since_ts: domain or, with by_machine,
--- state machine ARN → start; t0 for keys not listed). Lists of files, not a glob: DuckDB opens just
--- those, with no directory listing or partition filter per query. Of one domain (NULL = all).
--- is_excluded rows fall in a maintenance window (xd/xm/xs/xe, see `excluded`): counted apart, left
--- out of every figure. With `active` false there are no rows, and no file is opened.
-CREATE OR REPLACE MACRO sla_rows(facts_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
+-- The finished executions an SLA report counts, one row each, from three lists of files (lists, not a
+-- glob: DuckDB opens just those, with no directory listing or partition filter per query):
+--   whole_files  sla_facts of whole days inside every window: narrow and sorted, cheap to decode;
+--   edge_files   sla_facts of the days where the start time decides (the period's last, a key's
+--                window start, a maintenance window);
+--   raw_files    executions of partitions without facts (a lake from before them), any day.
+-- Edge and raw rows count when started in [t0, t1) and after their key's own window start
+-- (since_keys/since_ts: domain or, with by_machine, state machine ARN → start; t0 for keys not
+-- listed). Of one domain (NULL = all). is_excluded rows fall in a maintenance window (xd/xm/xs/xe,
+-- see `excluded`): counted apart, left out of every figure. With `active` false there are no rows,
+-- and no file is opened.
+CREATE OR REPLACE MACRO sla_rows(whole_files, edge_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
                                  xd, xm, xs, xe, active) AS TABLE
 SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
-FROM sla_facts(facts_files)
+FROM sla_facts(whole_files)
 WHERE active AND (dom IS NULL OR domain = dom)
 UNION ALL
-SELECT e.domain, e.state_machine_arn, e.state_machine_name, e.is_succeeded, e.redrive_count > 0, e.duration_ms,
-       excluded(e.domain, e.state_machine_arn, e.state_machine_name, e.start_time, xd, xm, xs, xe)
-FROM executions(raw_files) e
+SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms,
+       excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe)
+FROM (
+    SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, start_time
+    FROM sla_facts(edge_files)
+    WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom)
+    UNION ALL
+    SELECT domain, state_machine_arn, state_machine_name, is_succeeded, redrive_count > 0, duration_ms, start_time
+    FROM executions(raw_files)
+    WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom) AND is_terminal
+) e
 LEFT JOIN (SELECT unnest(since_keys) AS key, unnest(since_ts) AS since) w
        ON w.key = CASE WHEN by_machine THEN e.state_machine_arn ELSE e.domain END
-WHERE active AND e.start_time >= t0 AND e.start_time < t1 AND e.start_time >= coalesce(w.since, t0)
-  AND (dom IS NULL OR e.domain = dom)
-  AND e.is_terminal;
+WHERE e.start_time >= coalesce(w.since, t0);
 
 -- The SLA aggregates of a group of sla_rows: executions, succeeded (eventually and at the first
 -- attempt), redriven, a histogram of durations over `bounds` (every latency threshold, for

@@ -2,7 +2,7 @@
 -- first-attempt success, exact latency percentiles (p50, p95, p99) and executions within the key's
 -- latency threshold. Finished executions only; those in a maintenance window are counted in
 -- `excluded` only.
--- Params: $facts_files, $raw_files (see sla_rows), $start, $end (half-open), $domain (NULL = all),
+-- Params: $whole_files, $edge_files, $raw_files (see sla_rows), $start, $end (half-open), $domain (NULL = all),
 --   $thr_keys with $thr_ms (latency threshold, ms) and $thr_since (its window start; NULL = $start) per
 --   key, $thr_default_ms (keys not listed), $bounds (every threshold, ascending), $xd/$xm/$xs/$xe
 --   (maintenance windows).
@@ -14,15 +14,15 @@
 WITH per AS (
     SELECT domain AS key, domain, NULL::VARCHAR AS arn, NULL::VARCHAR AS name, is_excluded,
            sla_counts(succeeded, redriven, duration_ms, $bounds::BIGINT[]) AS c
-    FROM sla_rows($facts_files::VARCHAR[], $raw_files::VARCHAR[], $start, $end, $domain, $by_machine,
-                  $thr_keys::VARCHAR[], $thr_since::TIMESTAMPTZ[],
+    FROM sla_rows($whole_files::VARCHAR[], $edge_files::VARCHAR[], $raw_files::VARCHAR[], $start, $end, $domain,
+                  $by_machine, $thr_keys::VARCHAR[], $thr_since::TIMESTAMPTZ[],
                   $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[], NOT $by_machine)
     GROUP BY domain, is_excluded
     UNION ALL
     SELECT state_machine_arn, any_value(domain), state_machine_arn, any_value(state_machine_name), is_excluded,
            sla_counts(succeeded, redriven, duration_ms, $bounds::BIGINT[])
-    FROM sla_rows($facts_files::VARCHAR[], $raw_files::VARCHAR[], $start, $end, $domain, $by_machine,
-                  $thr_keys::VARCHAR[], $thr_since::TIMESTAMPTZ[],
+    FROM sla_rows($whole_files::VARCHAR[], $edge_files::VARCHAR[], $raw_files::VARCHAR[], $start, $end, $domain,
+                  $by_machine, $thr_keys::VARCHAR[], $thr_since::TIMESTAMPTZ[],
                   $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[], $by_machine)
     GROUP BY state_machine_arn, is_excluded
 )
