@@ -246,7 +246,7 @@ class Queries:
         for key, ts in since.items():
             for dom in ([key] if by == "domain" else [doms.get(key)]):
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
-        whole, edge, raw = self._sla_files(period, starts, _edge_dates(period, [], exclusions))
+        whole, edge, raw = self._sla_files(period, starts, _edge_dates(period, exclusions))
         rows = self._run("sla_report", by_machine=by == "state_machine", domain=domain, **period,
                          **thresholds, **exclusions, bounds=bounds or [0], whole_files=whole,
                          edge_files=edge, raw_files=raw)
@@ -531,10 +531,11 @@ def _ms(seconds: float | None) -> int | None:
     return int(round(seconds * 1000)) if seconds is not None else None
 
 
-def _edge_dates(period: dict[str, Any], since: list[datetime], exclusions: dict[str, Any]) -> list[date]:
-    """Partition dates whose executions need their start time checked: the period's first and last,
-    each window start's, and every date an exclusion window touches (the other dates are wholly in or out)."""
-    edge = {period["d0"], period["d1"], *(s.astimezone(UTC).date() for s in since)}
+def _edge_dates(period: dict[str, Any], exclusions: dict[str, Any]) -> list[date]:
+    """Partition dates whose executions need their start time checked: the period's first and last, and
+    every date an exclusion window touches (the other dates are wholly in or out; a key's own window
+    start is the caller's)."""
+    edge = {period["d0"], period["d1"]}
     for xs, xe in zip(exclusions["xs"], exclusions["xe"], strict=True):
         first = max(xs, period["start"]).astimezone(UTC).date()
         last = (min(xe, period["end"]) - timedelta(microseconds=1)).astimezone(UTC).date()
