@@ -53,16 +53,35 @@ CREATE OR REPLACE MACRO excluded(dom, arn, nm, ts, xd, xm, xs, xe) AS
             AND ts >= xs[i] AND ts < xe[i]))
     ELSE false END;
 
--- Terminal executions started in [start, end) (days d0..d1, the partition filter), of one domain and
--- one state machine (NULL = all), outside the maintenance windows: the rows the SLA figures count.
-CREATE OR REPLACE MACRO sla_executions(g, t0, t1, d0, d1, dom, sm, xd, xm, xs, xe) AS TABLE
+-- Executions started in [t0, t1) (days d0..d1, the partition filter), of one domain and one state
+-- machine (NULL = all).
+CREATE OR REPLACE MACRO period_executions(g, t0, t1, d0, d1, dom, sm) AS TABLE
 SELECT *
 FROM executions(g)
 WHERE date BETWEEN d0 AND d1
   AND start_time >= t0 AND start_time < t1
   AND (dom IS NULL OR domain = dom)
-  AND (sm IS NULL OR state_machine_arn = sm)
-  AND is_terminal
+  AND (sm IS NULL OR state_machine_arn = sm);
+
+-- The failed, timed-out and aborted ones among them: what the failure questions count.
+CREATE OR REPLACE MACRO failed_executions(g, t0, t1, d0, d1, dom, sm) AS TABLE
+SELECT * FROM period_executions(g, t0, t1, d0, d1, dom, sm) WHERE is_failed;
+
+-- State runs of one state machine entered in [t0, t1) (days d0..d1), in its domain (NULL = unknown):
+-- what the flow questions count.
+CREATE OR REPLACE MACRO machine_state_runs(g, sm, dom, t0, t1, d0, d1) AS TABLE
+SELECT *
+FROM state_runs(g)
+WHERE date BETWEEN d0 AND d1
+  AND entered_time >= t0 AND entered_time < t1
+  AND (dom IS NULL OR domain = dom)
+  AND state_machine_arn = sm;
+
+-- The terminal ones outside the maintenance windows: the rows the SLA series and burn-down count.
+CREATE OR REPLACE MACRO sla_executions(g, t0, t1, d0, d1, dom, sm, xd, xm, xs, xe) AS TABLE
+SELECT *
+FROM period_executions(g, t0, t1, d0, d1, dom, sm)
+WHERE is_terminal
   AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe);
 
 -- The finished executions an SLA report counts, one row each, from three lists of files (lists, not a

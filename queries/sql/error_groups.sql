@@ -3,12 +3,7 @@
 -- Params: $start, $end, $d0, $d1, $lookback_start, $lookback_d0, $domain, $state_machine_arn (NULL = all).
 WITH failures AS (
     SELECT error, failed_state, cause, start_time, execution_arn, state_machine_arn
-    FROM executions($executions_glob)
-    WHERE date BETWEEN $lookback_d0 AND $d1
-      AND start_time >= $lookback_start AND start_time < $end
-      AND ($domain IS NULL OR domain = $domain)
-      AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
-      AND is_failed
+    FROM failed_executions($executions_glob, $lookback_start, $end, $lookback_d0, $d1, $domain, $state_machine_arn)
 ), patterns AS (
     -- The masking regexes run once per distinct cause: the same cause text recurs across failures.
     SELECT cause, cause_pattern(cause) AS pattern FROM failures GROUP BY cause

@@ -2,10 +2,6 @@
 -- Params: $start, $end, $d0, $d1, $domain (NULL = all).
 SELECT state_machine_arn, any_value(state_machine_name) AS state_machine_name, any_value(domain) AS domain,
        hour(start_time) AS hour, count(*) AS failures
-FROM executions($executions_glob)
-WHERE date BETWEEN $d0 AND $d1
-  AND start_time >= $start AND start_time < $end
-  AND ($domain IS NULL OR domain = $domain)
-  AND is_failed
+FROM failed_executions($executions_glob, $start, $end, $d0, $d1, $domain, NULL)
 GROUP BY state_machine_arn, hour
 ORDER BY state_machine_arn, hour

@@ -5,12 +5,8 @@ WITH p AS (
            string_agg(state_name, ' → ' ORDER BY entered_event_id) AS path,
            count(*) AS states,
            bool_or(status IN ('FAILED', 'TIMED_OUT', 'ABORTED')) AS failed
-    FROM state_runs($state_runs_glob)
-    WHERE date BETWEEN $d0 AND $d1
-      AND entered_time >= $start AND entered_time < $end
-      AND ($domain IS NULL OR domain = $domain)
-      AND state_machine_arn = $state_machine_arn
-      AND parent_state IS NULL
+    FROM machine_state_runs($state_runs_glob, $state_machine_arn, $domain, $start, $end, $d0, $d1)
+    WHERE parent_state IS NULL
     GROUP BY execution_arn
 )
 SELECT path, any_value(states) AS states, count(*) AS executions,

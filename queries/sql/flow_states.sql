@@ -11,11 +11,7 @@ WITH per_state AS (
            -- one exact quantile state for both levels: the durations are gathered and sorted once
            quantile_cont(duration_ms, [0.50, 0.95]) AS q,
            q[1] AS p50_ms, q[2] AS p95_ms
-    FROM state_runs($state_runs_glob)
-    WHERE date BETWEEN $d0 AND $d1
-      AND entered_time >= $start AND entered_time < $end
-      AND ($domain IS NULL OR domain = $domain)
-      AND state_machine_arn = $state_machine_arn
+    FROM machine_state_runs($state_runs_glob, $state_machine_arn, $domain, $start, $end, $d0, $d1)
     GROUP BY state_name
 )
 SELECT * EXCLUDE (q) FROM per_state

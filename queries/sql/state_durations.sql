@@ -6,11 +6,7 @@ WITH per_state AS (
            quantile_cont(duration_ms, [0.50, 0.90, 0.95, 0.99]) AS q,
            q[1] AS p50_ms, q[2] AS p90_ms, q[3] AS p95_ms, q[4] AS p99_ms,
            max(duration_ms) AS max_ms
-    FROM state_runs($state_runs_glob)
-    WHERE date BETWEEN $d0 AND $d1
-      AND entered_time >= $start AND entered_time < $end
-      AND ($domain IS NULL OR domain = $domain)
-      AND state_machine_arn = $state_machine_arn
+    FROM machine_state_runs($state_runs_glob, $state_machine_arn, $domain, $start, $end, $d0, $d1)
     GROUP BY state_name
 )
 SELECT * EXCLUDE (q) FROM per_state

@@ -3,11 +3,6 @@
 SELECT execution_arn, name, state_machine_arn, state_machine_name, domain, status, start_time, stop_time,
        duration_ms, failed_state, error, cause, redrive_count, redrive_status, redrive_status_reason,
        history_complete
-FROM executions($executions_glob)
-WHERE date BETWEEN $d0 AND $d1
-  AND start_time >= $start AND start_time < $end
-  AND ($domain IS NULL OR domain = $domain)
-  AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
-  AND is_failed
+FROM failed_executions($executions_glob, $start, $end, $d0, $d1, $domain, $state_machine_arn)
 ORDER BY start_time DESC, execution_arn
 LIMIT $limit
