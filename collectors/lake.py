@@ -21,7 +21,7 @@ executions row is the commit marker of its history: a run killed in between re-f
 history (its execution row is missing) and the per-execution replacement makes that idempotent.
 
 `sla_facts` is derived: every write of an executions partition rewrites its facts first. They hold
-what the SLA report counts of each finished execution (state machine, succeeded, redriven,
+what the SLA report, series and burn-down count of each finished execution (state machine, succeeded, redriven,
 duration), sorted by state machine and duration, so a month of them decodes in a fraction of the
 time the wide executions rows take. A partition without facts (a lake from before they existed) is
 read from executions instead; `rebuild_sla_facts` fills them in.

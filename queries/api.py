@@ -133,17 +133,20 @@ class Queries:
                 df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
         return df
 
-    def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]],
-                   edge_days: list[date]) -> tuple[list[str], list[str], list[str]]:
-        """The files an SLA read takes (see the sla_rows macro): sla_facts of whole days, sla_facts of
-        edge days and executions of partitions without facts, given the window start days of each
-        domain's keys (`starts`; none = the period's start). Edge days: `edge_days` and the days a
-        key's window starts on. Days before every window of their domain are left out."""
+    def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]], edge_days: list[date],
+                   domain: str | None = None) -> dict[str, list[str]]:
+        """The files an SLA read takes, as the sla_rows parameters whole_files (sla_facts of whole
+        days), edge_files (sla_facts of edge days) and raw_files (executions of partitions without
+        facts), given the window start days of each domain's keys (`starts`; none = the period's
+        start). Edge days: `edge_days` and the days a key's window starts on. Days before every window
+        of their domain, and other domains than `domain` (None = all), are left out."""
         d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
         have = set(self.lake.partitions("sla_facts", d0, d1))
         edges = {d.isoformat() for d in edge_days}
         whole, edge, raw = [], [], []
         for dom, day in self.lake.partitions("executions", d0, d1):
+            if domain is not None and dom != domain:
+                continue
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
                 continue
@@ -154,7 +157,7 @@ class Queries:
             else:
                 whole.append(self.lake.partition_file("sla_facts", dom, day))
         facts, executions = self.source.empty_file("sla_facts"), self.source.empty_file("executions")
-        return whole or [facts], edge or [facts], raw or [executions]
+        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "raw_files": raw or [executions]}
 
     def _machine_domain(self, state_machine_arn: str) -> str | None:
         row = self._run("machine_domain", state_machine_arn=state_machine_arn).fetchone()
@@ -246,10 +249,9 @@ class Queries:
         for key, ts in since.items():
             for dom in ([key] if by == "domain" else [doms.get(key)]):
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
-        whole, edge, raw = self._sla_files(period, starts, _edge_dates(period, exclusions))
+        files = self._sla_files(period, starts, _edge_dates(period, exclusions), domain)
         rows = self._run("sla_report", by_machine=by == "state_machine", domain=domain, **period,
-                         **thresholds, **exclusions, bounds=bounds or [0], whole_files=whole,
-                         edge_files=edge, raw_files=raw)
+                         **thresholds, **exclusions, bounds=bounds or [0], **files)
         cols = [d[0] for d in rows.description]
         rows = [dict(zip(cols, r, strict=True)) for r in rows.fetchall()]
         # Without a start only keys with an objective are reported (each over its window).
@@ -281,8 +283,10 @@ class Queries:
         if state_machine_arn and domain is None:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start, end)
+        exclusions = _exclusion_params(config, period)
         df = self._df("sla_series", grain=grain, domain=domain, state_machine_arn=state_machine_arn,
-                      thr_ms=_ms(obj.latency_threshold_s), **period, **_exclusion_params(config, period))
+                      thr_ms=_ms(obj.latency_threshold_s), start=period["start"], end=period["end"], **exclusions,
+                      **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
         df["success_objective"] = obj.success
         df["latency_objective"] = obj.latency_objective
         df["success_met"] = df["success_rate"] >= obj.success
@@ -313,8 +317,10 @@ class Queries:
         if state_machine_arn and domain is None:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start_ts, end_ts)
+        exclusions = _exclusion_params(config, period)
         df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn,
-                      **period, **_exclusion_params(config, period))
+                      start=period["start"], end=period["end"], **exclusions,
+                      **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
         total = int(df["executions"].iloc[-1]) if len(df) else 0
         allowed = (1 - obj.success) * total
         df["budget_total"] = allowed

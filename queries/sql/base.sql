@@ -77,13 +77,6 @@ WHERE date BETWEEN d0 AND d1
   AND (dom IS NULL OR domain = dom)
   AND state_machine_arn = sm;
 
--- The terminal ones outside the maintenance windows: the rows the SLA series and burn-down count.
-CREATE OR REPLACE MACRO sla_executions(g, t0, t1, d0, d1, dom, sm, xd, xm, xs, xe) AS TABLE
-SELECT *
-FROM period_executions(g, t0, t1, d0, d1, dom, sm)
-WHERE is_terminal
-  AND NOT excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe);
-
 -- The finished executions an SLA report counts, one row each, from three lists of files (lists, not a
 -- glob: DuckDB opens just those, with no directory listing or partition filter per query):
 --   whole_files  sla_facts of whole days inside every window: narrow and sorted, cheap to decode;
@@ -92,23 +85,24 @@ WHERE is_terminal
 --   raw_files    executions of partitions without facts (a lake from before them), any day.
 -- Edge and raw rows count when started in [t0, t1) and after their key's own window start
 -- (since_keys/since_ts: domain or, with by_machine, state machine ARN → start; t0 for keys not
--- listed). Of one domain (NULL = all). is_excluded rows fall in a maintenance window (xd/xm/xs/xe,
+-- listed). Of one domain (NULL = all); `date` is the partition (the UTC start date). is_excluded rows fall in a maintenance window (xd/xm/xs/xe,
 -- see `excluded`): counted apart, left out of every figure. With `active` false there are no rows,
 -- and no file is opened.
 CREATE OR REPLACE MACRO sla_rows(whole_files, edge_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
                                  xd, xm, xs, xe, active) AS TABLE
-SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
+SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
 FROM sla_facts(whole_files)
 WHERE active AND (dom IS NULL OR domain = dom)
 UNION ALL
-SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms,
+SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms,
        excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe)
 FROM (
-    SELECT domain, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, start_time
+    SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, start_time
     FROM sla_facts(edge_files)
     WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom)
     UNION ALL
-    SELECT domain, state_machine_arn, state_machine_name, is_succeeded, redrive_count > 0, duration_ms, start_time
+    SELECT domain, date, state_machine_arn, state_machine_name, is_succeeded, coalesce(redrive_count, 0) > 0, duration_ms,
+           start_time
     FROM executions(raw_files)
     WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom) AND is_terminal
 ) e

@@ -1,5 +1,6 @@
-"""The SLA report reads whole days from sla_facts and the rest from executions; with the facts
-missing (a lake from before them), partly or wholly, every figure must be the same."""
+"""The SLA report, attainment series and burn-down read whole days from sla_facts and the rest from
+executions; with the facts missing (a lake from before them), partly or wholly, every figure must be
+the same."""
 
 from __future__ import annotations
 
@@ -70,6 +71,50 @@ def test_sla_report_is_the_same_with_and_without_facts(lakes, by, start, domain)
     assert full["executions"].sum() > 100 and full["p95_ms"].notna().all()
     pd.testing.assert_frame_equal(full, reports["none"])
     pd.testing.assert_frame_equal(full, reports["some"])
+
+
+SERIES = [
+    ("day", END - timedelta(days=20), None, None),
+    ("week", END - timedelta(days=30), "payments", None),  # across the maintenance window
+    ("month", datetime(2026, 2, 1, tzinfo=UTC), None, "payments-settlement-batch"),
+    ("day", END - timedelta(days=3, hours=5), "ai-inference", "ai-inference-batch-scoring"),
+]
+
+
+@pytest.mark.parametrize(("grain", "start", "domain", "machine"), SERIES)
+def test_series_and_burndown_are_the_same_with_and_without_facts(lakes, grain, start, domain, machine):
+    series, burndown = {}, {}
+    for name, path in lakes.items():
+        q = queries.connect(path)
+        arn = None
+        if machine:
+            sm = q.state_machines()
+            arn = sm.loc[sm["name"] == machine, "state_machine_arn"].iloc[0]
+        series[name] = q.sla_attainment_series(CONFIG, start, END, grain=grain, domain=domain, state_machine_arn=arn)
+        burndown[name] = q.budget_burndown(CONFIG, END, domain=domain, state_machine_arn=arn)
+        q.close()
+    assert series["full"]["executions"].sum() > 10 and burndown["full"]["executions"].iloc[-1] > 10
+    for name in ("none", "some"):
+        pd.testing.assert_frame_equal(series["full"], series[name])
+        pd.testing.assert_frame_equal(burndown["full"], burndown[name])
+
+
+def test_the_series_counts_what_the_executions_table_holds(lakes):
+    """Per day, from the executions rows: the maintenance window of payments is left out."""
+    q = queries.connect(lakes["full"])
+    start = datetime(2026, 3, 10, 6, tzinfo=UTC)
+    s = q.sla_attainment_series(CONFIG, start, END, grain="day", domain="payments").set_index("bucket")
+    ex = Lake(lakes["full"]).read("executions", "payments").to_pandas()
+    ex = ex[ex.status.isin(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= start)
+            & (ex.start_time < END)]
+    ex = ex[~((ex.start_time >= datetime(2026, 3, 12, 22, tzinfo=UTC))
+              & (ex.start_time < datetime(2026, 3, 13, 2, 30, tzinfo=UTC)))]
+    by_day = ex.groupby(ex.start_time.dt.floor("D"))
+    assert list(s.index) == list(by_day.size().index)
+    assert list(s["executions"]) == list(by_day.size())
+    assert list(s["succeeded"]) == list(by_day.apply(lambda g: int((g.status == "SUCCEEDED").sum())))
+    assert list(s["p95_ms"]) == pytest.approx(list(by_day.duration_ms.quantile(0.95)))
+    q.close()
 
 
 def test_the_report_counts_what_the_executions_table_holds(lakes):
