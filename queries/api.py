@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+from fsspec.implementations.arrow import ArrowFSWrapper
 
 from collectors.lake import TABLES, Lake
 from queries import sla
@@ -90,8 +91,10 @@ class Queries:
         self._con.execute("SET TimeZone = 'UTC'")  # hour(), date_trunc() and dates are UTC, like the lake
         self._con.execute("SET parquet_metadata_cache = true")  # footers are read once per file, not per query
         self._locations: dict[str, tuple[str, date]] = {}
-        if self.lake.uri.startswith("s3://"):
-            self._con.execute("INSTALL httpfs; LOAD httpfs;")
+        if not self.lake.local:
+            # s3:// files are read through the lake's own S3 filesystem (the AWS credential chain and
+            # AWS_ENDPOINT_URL, as the collector writes them): no DuckDB extension to download.
+            self._con.register_filesystem(ArrowFSWrapper(self.lake.fs))
         self._con.execute(load_sql("base"))
 
     def close(self) -> None:
@@ -188,7 +191,7 @@ class Queries:
         return self._df("domains")
 
     def state_machines(self, domain: str | None = None) -> pd.DataFrame:
-        """State machines (one row each, with definition and executions count), optionally of one domain."""
+        """State machines (one row each, with its definition), optionally of one domain."""
         return self._df("state_machines", domain=domain)
 
     # -- SLA -------------------------------------------------------------------------------------
