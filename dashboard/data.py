@@ -86,10 +86,11 @@ class LakeStatus:
     partitions: int  # executions partitions (domain × day)
     newest_day: date | None  # newest executions partition
     meta: dict[str, Any] | None
+    error: str | None = None  # why the lake could not be read (network, credentials, permissions)
 
     @property
     def ready(self) -> bool:
-        return self.exists and self.partitions > 0
+        return self.exists and self.partitions > 0 and self.error is None
 
     @property
     def demo(self) -> bool:
@@ -112,8 +113,12 @@ class LakeStatus:
 def lake_status() -> LakeStatus:
     """The lake's metadata and extent (missing lake → exists=False)."""
     lake = Lake(lake_uri())  # metadata and a folder listing: no database, no scan
-    meta = lake.read_meta()
-    days = [d for _, d in lake.partitions("executions")]
+    try:
+        meta = lake.read_meta()
+        days = [d for _, d in lake.partitions("executions")]
+    except OSError as e:  # an s3:// lake out of reach, or a folder that cannot be read
+        return LakeStatus(uri=lake_uri(), exists=False, source=None, partitions=0, newest_day=None, meta=None,
+                          error=(str(e).strip().splitlines() or [type(e).__name__])[0])
     return LakeStatus(
         uri=lake_uri(),
         exists=meta is not None or bool(days) or lake.exists("state_machines"),

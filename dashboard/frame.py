@@ -30,7 +30,15 @@ def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
 
 
 def no_data(status: data.LakeStatus) -> None:
-    """The page shown instead of charts when the lake is missing or empty."""
+    """The page shown instead of charts when the lake is missing, empty or out of reach."""
+    if status.error:
+        st.error(f"Cannot read the lake at `{status.uri}`.", icon=":material/cloud_off:")
+        st.text(status.error)  # text from AWS or the OS: shown as text, never as markup
+        st.markdown(
+            "Check the AWS credentials, `AWS_REGION` and `AWS_ENDPOINT_URL` this dashboard runs with, and "
+            "that they may list and read the lake's bucket and prefix; then reload this page."
+        )
+        return
     what = "is empty" if status.exists else "does not exist yet"
     st.warning(f"No data to show: the lake at `{status.uri}` {what}.", icon=":material/database:")
     st.markdown(

@@ -1,6 +1,7 @@
 """`python -m queries`: the SLA report and the audit export for scripts and scheduled jobs.
 
-Exit codes: 0 done, 2 bad arguments, 3 no lake at the path, 4 invalid SLA file, 5 output not written.
+Exit codes: 0 done, 2 bad arguments, 3 no lake at the path (or it cannot be read), 4 invalid SLA file,
+5 output not written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 EXIT_OK, EXIT_USAGE, EXIT_NO_LAKE, EXIT_CONFIG, EXIT_OUTPUT = 0, 2, 3, 4, 5
@@ -57,9 +59,11 @@ def _config(path: str | None) -> Any:
 
 
 def _lake_exists(uri: str) -> bool:
+    """A lake has its metadata file or an executions folder (an s3:// prefix is looked up in S3)."""
     from collectors.lake import META_FILE, Lake
 
-    return uri.startswith("s3://") or Lake(uri).exists(META_FILE) or os.path.isdir(os.path.join(uri, "executions"))
+    lake = Lake(uri)
+    return lake.exists(META_FILE) or lake.exists("executions")
 
 
 def _table(df: pd.DataFrame, by: str) -> str:
@@ -120,17 +124,25 @@ def main(argv: list[str] | None = None) -> int:
     from queries.sla_config import SlaConfigError
 
     args = build_parser().parse_args(argv)
-    if not _lake_exists(args.lake):
-        print(f"error: no lake at {args.lake} (expected _stepscope.json or executions/)", file=sys.stderr)
-        return EXIT_NO_LAKE
     try:
+        if not _lake_exists(args.lake):
+            print(f"error: no lake at {args.lake} (expected _stepscope.json or executions/)", file=sys.stderr)
+            return EXIT_NO_LAKE
         return cmd_sla(args) if args.command == "sla" else cmd_export(args)
+    except (OSError, duckdb.IOException) as e:
+        # An unreachable or unreadable lake (network, credentials, permissions): one line, not a trace.
+        print(f"error: cannot read the lake at {args.lake}: {_first_line(e)}", file=sys.stderr)
+        return EXIT_NO_LAKE
     except SlaConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 if __name__ == "__main__":

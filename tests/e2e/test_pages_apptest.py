@@ -114,6 +114,18 @@ def test_missing_lake_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, 
     assert any("make run" in m.value for m in at.markdown)
 
 
+@pytest.mark.parametrize("page", ["overview", "sla"])
+def test_an_unreachable_s3_lake_is_explained_not_a_traceback(monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    from services import free_port, point_boto3_at
+
+    monkeypatch.setenv("STEPSCOPE_LAKE", "s3://stepscope-lake/prod")
+    point_boto3_at(f"http://127.0.0.1:{free_port()}", monkeypatch)  # nothing listens there
+    at = open_page(page)
+    assert any("Cannot read the lake at `s3://stepscope-lake/prod`" in e.value for e in at.error)
+    assert any("Could not connect" in t.value or "NETWORK_CONNECTION" in t.value for t in at.text)
+    assert not at.metric and not at.get("plotly_chart")
+
+
 def test_invalid_sla_file_is_named_not_a_traceback(monkeypatch: pytest.MonkeyPatch, demo_lake: Path,
                                                    tmp_path: Path) -> None:
     bad = tmp_path / "slas.yaml"

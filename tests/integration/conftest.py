@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from services import free_port, serve
+from services import free_port, point_boto3_at, serve
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -51,24 +51,11 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         yield server
 
 
-def point_boto3_at(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """AWS_ENDPOINT_URL, dummy credentials and us-east-1 for boto3 in this process."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
 @pytest.fixture
 def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     """A fresh moto account; boto3 in this process points at it with dummy credentials."""
     moto_server.reset()
-    point_boto3_at(moto_server, monkeypatch)
+    point_boto3_at(moto_server.url, monkeypatch)
     return moto_server
 
 
@@ -80,7 +67,7 @@ def account(moto_server: MotoServer) -> Iterator[tuple[Any, Any]]:
 
     with pytest.MonkeyPatch.context() as mp:
         moto_server.reset()
-        point_boto3_at(moto_server, mp)
+        point_boto3_at(moto_server.url, mp)
         sfn = boto3.client("stepfunctions")
         yield build(sfn), sfn
 
@@ -88,5 +75,5 @@ def account(moto_server: MotoServer) -> Iterator[tuple[Any, Any]]:
 @pytest.fixture
 def env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, account: tuple[Any, Any]) -> tuple[Any, Any]:
     """The module's scenario account, with boto3 pointed at the server for this test."""
-    point_boto3_at(moto_server, monkeypatch)
+    point_boto3_at(moto_server.url, monkeypatch)
     return account

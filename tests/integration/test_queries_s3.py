@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.fs as pafs
 import pytest
-from conftest import point_boto3_at
+from services import point_boto3_at
 
 import queries
 from collectors.lake import Lake
@@ -43,7 +43,7 @@ def lakes(moto_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     build_demo(local, days=6, executions=1200, seed=3, end=END, events="all")
     with pytest.MonkeyPatch.context() as mp:
         moto_server.reset()
-        point_boto3_at(moto_server, mp)
+        point_boto3_at(moto_server.url, mp)
         boto3.client("s3").create_bucket(Bucket="stepscope-lake")
         pafs.copy_files(local, S3_LAKE[len("s3://"):], source_filesystem=pafs.LocalFileSystem(),
                         destination_filesystem=Lake(S3_LAKE).fs)
@@ -138,3 +138,10 @@ def test_the_dashboard_reads_an_s3_lake(lakes, page, title, monkeypatch):
     assert at.dataframe or at.get("plotly_chart"), "the page shows no figure"
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_a_missing_s3_lake_is_exit_3(lakes, capsys):
+    from queries import __main__ as cli
+
+    assert cli.main(["sla", "--lake", "s3://stepscope-lake/prod/nothing-here"]) == 3
+    assert "no lake at s3://stepscope-lake/prod/nothing-here" in capsys.readouterr().err

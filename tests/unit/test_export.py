@@ -87,6 +87,18 @@ def test_exit_codes(lake, tmp_path, capsys):
     assert e.value.code == 2
 
 
+def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
+    from services import free_port, point_boto3_at
+
+    point_boto3_at(f"http://127.0.0.1:{free_port()}", monkeypatch)  # nothing listens there
+    for argv in (["sla", "--lake", "s3://stepscope-lake/prod"],
+                 ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o.csv")]):
+        assert cli.main(argv) == 3
+        err = capsys.readouterr().err
+        assert err.startswith("error: cannot read the lake at s3://stepscope-lake/prod: ") and err.count("\n") == 1
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_write_atomic_leaves_no_temporary_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "out.csv"
     target.write_bytes(b"old")
