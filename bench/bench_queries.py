@@ -112,7 +112,7 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
             })
             _write(lake, "state_runs", sr, d, date)
     lake.write_meta(source="demo")
-    lake.rebuild_sla_facts()  # written straight to files above, so the derived facts are made here
+    lake.rebuild_derived()  # written straight to files above, so the derived tables are made here
 
 
 def _write(lake: Lake, table: str, t: pa.Table, domain: str, date: str) -> None:

@@ -81,22 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
     d.set_defaults(handler=run_demo)
 
-    r = sub.add_parser("rebuild-sla-facts",
-                       help="write the SLA facts of every executions partition (a lake from an earlier version)")
+    r = sub.add_parser("rebuild-derived", aliases=["rebuild-sla-facts"],
+                       help="write sla_facts and failures of every executions partition (a lake from an earlier "
+                            "version)")
     r.add_argument("--lake", required=True, help="lake path or s3://bucket/prefix")
-    r.set_defaults(handler=run_rebuild_sla_facts)
+    r.set_defaults(handler=run_rebuild_derived)
     return parser
 
 
-def run_rebuild_sla_facts(args: argparse.Namespace) -> int:
-    """Handler of `rebuild-sla-facts`: returns the exit status."""
+def run_rebuild_derived(args: argparse.Namespace) -> int:
+    """Handler of `rebuild-derived`: returns the exit status."""
     from collectors.lake import Lake
 
     lake = Lake(args.lake)
     if lake.read_meta() is None and not lake.partitions("executions"):
         return _fail(f"no lake at {args.lake}")
-    n = lake.rebuild_sla_facts(progress=lambda i, total: print(f"  {i}/{total} partitions", file=sys.stderr))
-    print(f"rebuilt the SLA facts of {n} partitions in {args.lake}", file=sys.stderr)
+    n = lake.rebuild_derived(progress=lambda i, total: print(f"  {i}/{total} partitions", file=sys.stderr))
+    print(f"rebuilt sla_facts and failures of {n} partitions in {args.lake}", file=sys.stderr)
     return 0
 
 

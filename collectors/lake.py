@@ -10,6 +10,7 @@ Layout (Hive style, readable by DuckDB, Athena, Spark)::
     <lake>/state_runs/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet
     <lake>/events/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet
     <lake>/sla_facts/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet          derived from executions
+    <lake>/failures/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet           derived from executions
 
 `domain` and `date` live only in the path (percent-encoded; DuckDB decodes them), `date` is
 the UTC start date of the execution, so an execution and its state runs and events share a
@@ -20,11 +21,13 @@ Write order for the collector: events and state_runs of a batch first, execution
 executions row is the commit marker of its history: a run killed in between re-fetches the
 history (its execution row is missing) and the per-execution replacement makes that idempotent.
 
-`sla_facts` is derived: every write of an executions partition rewrites its facts first. They hold
-what the SLA report, series and burn-down count of each finished execution (state machine, succeeded, redriven,
-duration), sorted by state machine and duration, so a month of them decodes in a fraction of the
-time the wide executions rows take. A partition without facts (a lake from before they existed) is
-read from executions instead; `rebuild_sla_facts` fills them in.
+`sla_facts` and `failures` are derived: every write of an executions partition rewrites them first.
+The facts hold what the SLA report, series and burn-down count of each finished execution (state
+machine, succeeded, redriven, duration), sorted by state machine and duration, so a month of them
+decodes in a fraction of the time the wide executions rows take. `failures` holds the partition's
+failed, timed-out and aborted executions (about 1 in 100): the rows every failure question reads,
+without payloads. A partition without them (a lake from before they existed) is read from
+executions instead; `rebuild_derived` fills them in.
 """
 
 from __future__ import annotations
@@ -187,6 +190,7 @@ TABLES: dict[str, TableSpec] = {
         # Derived, and not unique: the key is the order of the rows in a file.
         TableSpec("sla_facts", SLA_FACTS, ("state_machine_arn", "duration_ms", "succeeded", "redriven"), True,
                   derived=True),
+        TableSpec("failures", EXECUTIONS, ("execution_arn",), True, "start_time", derived=True),
         TableSpec("collection_state", COLLECTION_STATE, ("account_id", "region", "state_machine_arn"), False),
         TableSpec("collection_runs", COLLECTION_RUNS, ("run_id",), False),
     )
@@ -332,18 +336,22 @@ class Lake:
         merged = dedupe_last(merged, spec.key)
         if spec.order:
             merged = merged.sort_by([(spec.order, "ascending"), *[(k, "ascending") for k in spec.key]])
-        if table == "executions":  # the facts first: the executions file stays the commit marker
-            self._write_file(self._file("sla_facts", (domain, date)), sla_facts(merged))
+        if table == "executions":  # the derived tables first: the executions file stays the commit marker
+            self._write_derived((domain, date), merged)
         self._write_file(rel, merged, spec.bloom)
         return len(merged)
 
-    def rebuild_sla_facts(self, progress: Any = None) -> int:
-        """Write the SLA facts of every executions partition (a lake from before them, or a repair)."""
+    def _write_derived(self, key: tuple[str, str], executions: pa.Table) -> None:
+        self._write_file(self._file("sla_facts", key), sla_facts(executions))
+        self._write_file(self._file("failures", key), failures(executions))
+
+    def rebuild_derived(self, progress: Any = None) -> int:
+        """Write sla_facts and failures of every executions partition (a lake from before them, or a repair)."""
         parts = self.partitions("executions")
         for i, key in enumerate(parts, 1):
             executions = self._read_file(self._file("executions", key))
             if executions is not None:
-                self._write_file(self._file("sla_facts", key), sla_facts(executions))
+                self._write_derived(key, executions)
             if progress and (i % 50 == 0 or i == len(parts)):
                 progress(i, len(parts))
         return len(parts)
@@ -411,6 +419,18 @@ def sla_facts(executions: pa.Table) -> pa.Table:
         t.column("duration_ms"), t.column("start_time"),
     ], schema=SLA_FACTS)
     return facts.sort_by([(k, "ascending") for k in TABLES["sla_facts"].key])
+
+
+FAILED = ("FAILED", "TIMED_OUT", "ABORTED")
+PAYLOADS = ("input", "output")
+
+
+def failures(executions: pa.Table) -> pa.Table:
+    """The `failures` rows of one executions partition: its failed, timed-out and aborted executions,
+    in their order, without payloads (no failure question reads them; they are not copied)."""
+    t = executions.filter(pc.is_in(executions.column("status"), pa.array(FAILED)))
+    return pa.Table.from_arrays([pa.nulls(len(t), f.type) if f.name in PAYLOADS else t.column(f.name)
+                                 for f in EXECUTIONS], schema=EXECUTIONS)
 
 
 def _scandir(path: str) -> list[os.DirEntry[str]]:

@@ -162,6 +162,26 @@ class Queries:
         facts, executions = self.source.empty_file("sla_facts"), self.source.empty_file("executions")
         return {"whole_files": whole or [facts], "edge_files": edge or [facts], "raw_files": raw or [executions]}
 
+    def _failure_files(self, period: dict[str, Any], domain: str | None = None) -> dict[str, list[str]]:
+        """The files a failure question takes, as the failed_executions parameters failure_files (the
+        `failures` partitions of the period's days) and raw_files (executions of partitions without
+        them); of one domain (None = all)."""
+        d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
+        have = set(self.lake.partitions("failures", d0, d1))
+        derived, raw = [], []
+        for dom, day in self.lake.partitions("executions", d0, d1):
+            if domain is None or dom == domain:
+                if (dom, day) in have:
+                    derived.append(self.lake.partition_file("failures", dom, day))
+                else:
+                    raw.append(self.lake.partition_file("executions", dom, day))
+        return {"failure_files": derived or [self.source.empty_file("failures")],
+                "raw_files": raw or [self.source.empty_file("executions")]}
+
+    def _failures(self, name: str, period: dict[str, Any], domain: str | None, **params: Any) -> pd.DataFrame:
+        """A failure question over the period's failure files."""
+        return self._df(name, domain=domain, **period, **params, **self._failure_files(period, domain))
+
     def _machine_domain(self, state_machine_arn: str) -> str | None:
         row = self._run("machine_domain", state_machine_arn=state_machine_arn).fetchone()
         return row[0] if row else None
@@ -377,18 +397,18 @@ class Queries:
     def failures_by_machine_hour(self, start: datetime | date, end: datetime | date,
                                  domain: str | None = None) -> pd.DataFrame:
         """Heatmap cells [state_machine_arn, state_machine_name, domain, hour (0-23 UTC), failures]."""
-        return self._df("failures_by_machine_hour", domain=domain, **_period(start, end))
+        return self._failures("failures_by_machine_hour", _period(start, end), domain)
 
     def failures_by_state_day(self, start: datetime | date, end: datetime | date, domain: str | None = None,
                               state_machine_arn: str | None = None) -> pd.DataFrame:
         """Heatmap cells [day, failed_state, failures] (the state where failed executions stopped)."""
-        return self._df("failures_by_state_day", domain=domain, state_machine_arn=state_machine_arn,
-                        **_period(start, end))
+        return self._failures("failures_by_state_day", _period(start, end), domain,
+                              state_machine_arn=state_machine_arn)
 
     def failures_by_error_machine(self, start: datetime | date, end: datetime | date,
                                   domain: str | None = None) -> pd.DataFrame:
         """Heatmap cells [error, state_machine_arn, state_machine_name, failures]."""
-        return self._df("failures_by_error_machine", domain=domain, **_period(start, end))
+        return self._failures("failures_by_error_machine", _period(start, end), domain)
 
     def error_groups(self, start: datetime | date, end: datetime | date, domain: str | None = None,
                      state_machine_arn: str | None = None, lookback_days: int = 30) -> pd.DataFrame:
@@ -400,9 +420,9 @@ class Queries:
         is_new (first seen inside the period), sample_execution_arn.
         """
         p = _period(start, end)
-        p["lookback_start"] = p["start"] - timedelta(days=lookback_days)
-        p["lookback_d0"] = p["lookback_start"].date()
-        df = self._df("error_groups", domain=domain, state_machine_arn=state_machine_arn, **p)
+        lookback = _period(p["start"] - timedelta(days=lookback_days), p["end"])
+        df = self._df("error_groups", domain=domain, state_machine_arn=state_machine_arn, **p,
+                      lookback_start=lookback["start"], **self._failure_files(lookback, domain))
         df["trend"] = [_trend(list(d)) for d in df["daily"]]
         return df
 
@@ -410,15 +430,15 @@ class Queries:
                     state_machine_arn: str | None = None, limit: int = 100) -> pd.DataFrame:
         """Most recent failed/timed-out/aborted executions with failed state, error, cause, duration, redrive."""
         period = _period(start, end)
-        args: dict[str, Any] = {"domain": domain, "state_machine_arn": state_machine_arn, "limit": int(limit)}
+        args: dict[str, Any] = {"state_machine_arn": state_machine_arn, "limit": int(limit)}
         # Newest first: the last day alone usually holds `limit` failures, and then they are the answer
         # (everything before it started earlier), so read its partitions before the whole period's.
         recent = period["end"] - TRIAGE_FIRST_LOOK
         if recent > period["start"]:
-            df = self._df("triage_list", **args, **_period(recent, period["end"]))
-            if len(df) >= args["limit"]:
+            df = self._failures("triage_list", _period(recent, period["end"]), domain, **args)
+            if len(df) >= limit:
                 return df
-        return self._df("triage_list", **args, **period)
+        return self._failures("triage_list", period, domain, **args)
 
     # -- one execution ---------------------------------------------------------------------------
     def execution(self, arn: str, domain: str | None = None, day: date | None = None) -> dict[str, Any] | None:

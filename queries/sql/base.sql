@@ -53,19 +53,22 @@ CREATE OR REPLACE MACRO excluded(dom, arn, nm, ts, xd, xm, xs, xe) AS
             AND ts >= xs[i] AND ts < xe[i]))
     ELSE false END;
 
--- Executions started in [t0, t1) (days d0..d1, the partition filter), of one domain and one state
--- machine (NULL = all).
-CREATE OR REPLACE MACRO period_executions(g, t0, t1, d0, d1, dom, sm) AS TABLE
+-- Executions started in [t0, t1), of one domain and one state machine (NULL = all).
+CREATE OR REPLACE MACRO period_executions(g, t0, t1, dom, sm) AS TABLE
 SELECT *
 FROM executions(g)
-WHERE date BETWEEN d0 AND d1
-  AND start_time >= t0 AND start_time < t1
+WHERE start_time >= t0 AND start_time < t1
   AND (dom IS NULL OR domain = dom)
   AND (sm IS NULL OR state_machine_arn = sm);
 
--- The failed, timed-out and aborted ones among them: what the failure questions count.
-CREATE OR REPLACE MACRO failed_executions(g, t0, t1, d0, d1, dom, sm) AS TABLE
-SELECT * FROM period_executions(g, t0, t1, d0, d1, dom, sm) WHERE is_failed;
+-- The failed, timed-out and aborted ones among them: what the failure questions count. From two
+-- lists of files (lists, not a glob: only the partitions of the period are opened):
+--   failure_files  `failures` partitions: those executions only, about 1 row in 100;
+--   raw_files      executions of partitions without them (a lake from before them).
+CREATE OR REPLACE MACRO failed_executions(failure_files, raw_files, t0, t1, dom, sm) AS TABLE
+SELECT * FROM period_executions(failure_files, t0, t1, dom, sm)
+UNION ALL
+SELECT * FROM period_executions(raw_files, t0, t1, dom, sm) WHERE is_failed;
 
 -- State runs of one state machine entered in [t0, t1) (days d0..d1), in its domain (NULL = unknown):
 -- what the flow questions count.

@@ -136,17 +136,35 @@ def test_every_executions_write_rewrites_its_sla_facts_finished_executions_sorte
         lake.write("sla_facts", [], domain="payments", date="2026-03-01")
 
 
-def test_rebuild_sla_facts_restores_them_byte_for_byte(tmp_path):
+def test_every_executions_write_rewrites_its_failures_without_payloads(tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.write_partitioned("executions", [{**_ran("a", "FAILED", 900), "input": '{"card": "4111"}'},
+                                          _ran("b", "RUNNING", None), _ran("c", "SUCCEEDED", 300),
+                                          _ran("d", "ABORTED", 100)])
+    assert lake.read("executions").column("input").to_pylist()[0] == '{"card": "4111"}'
+    failed = lake.read("failures", "payments", "2026-03-01")
+    assert failed.schema == lake.read("executions").schema
+    assert [(r["execution_arn"], r["status"], r["input"]) for r in failed.to_pylist()] == [
+        ("a", "FAILED", None), ("d", "ABORTED", None)]
+    lake.write_partitioned("executions", [_ran("b", "TIMED_OUT", 5000), _ran("a", "SUCCEEDED", 1000)])  # b ended, a redriven
+    assert sorted(r["execution_arn"] for r in lake.read("failures").to_pylist()) == ["b", "d"]
+    lake.write_partitioned("executions", [{**_exe("e", "SUCCEEDED"), "domain": "care"}])
+    assert lake.read("failures", "care", "2026-03-01").num_rows == 0  # written anyway: the partition has them
+    with pytest.raises(ValueError, match="derived from executions"):
+        lake.write("failures", [], domain="payments", date="2026-03-01")
+
+
+def test_rebuild_derived_restores_them_byte_for_byte(tmp_path):
     lake = Lake(str(tmp_path))
     lake.write_partitioned("executions", [_ran("a", "SUCCEEDED", 900), _ran("c", "ABORTED", 30, "sm:a"),
                                           {**_ran("e", "FAILED", 70), "domain": "care", "date": "2026-03-02"}])
-    files = {p: p.read_bytes() for p in sorted((tmp_path / "sla_facts").rglob(PART_FILE))}
-    assert len(files) == 2
+    files = {p: p.read_bytes() for t in ("sla_facts", "failures") for p in sorted((tmp_path / t).rglob(PART_FILE))}
+    assert len(files) == 4
     for p in files:
         p.unlink()
     seen = []
-    assert lake.rebuild_sla_facts(progress=lambda i, n: seen.append((i, n))) == 2 and seen == [(2, 2)]
-    assert {p: p.read_bytes() for p in sorted((tmp_path / "sla_facts").rglob(PART_FILE))} == files
+    assert lake.rebuild_derived(progress=lambda i, n: seen.append((i, n))) == 2 and seen == [(2, 2)]
+    assert {p: p.read_bytes() for p in files} == files
 
 
 def test_partitions_lists_a_date_range(tmp_path):

@@ -1,6 +1,6 @@
-"""The SLA report, attainment series and burn-down read whole days from sla_facts and the rest from
-executions; with the facts missing (a lake from before them), partly or wholly, every figure must be
-the same."""
+"""The SLA report, attainment series and burn-down read whole days from sla_facts, the failure
+questions read the failures table, and the rest comes from executions; with those derived tables
+missing (a lake from before them), partly or wholly, every figure must be the same."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ state_machines:
 """)
 
 
+DERIVED = ("sla_facts", "failures")
+
+
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("facts")
@@ -41,11 +44,12 @@ def lakes(tmp_path_factory) -> dict[str, str]:
     build_demo(full, days=35, executions=6000, seed=5, end=END, events="none")
     none, some = root / "none", root / "some"
     shutil.copytree(full, none)
-    shutil.rmtree(none / "sla_facts")
     shutil.copytree(full, some)
-    for i, part in enumerate(sorted((some / "sla_facts").rglob("part-0.parquet"))):
-        if i % 3 == 0:
-            part.unlink()
+    for table in DERIVED:
+        shutil.rmtree(none / table)
+        for i, part in enumerate(sorted((some / table).rglob("part-0.parquet"))):
+            if i % 3 == (0 if table == "sla_facts" else 1):
+                part.unlink()
     return {"full": full, "none": str(none), "some": str(some)}
 
 
@@ -117,6 +121,46 @@ def test_the_series_counts_what_the_executions_table_holds(lakes):
     q.close()
 
 
+@pytest.mark.parametrize(("days", "domain", "by_machine"), [(30, None, False), (9, "ai-inference", False),
+                                                           (20, None, True)])
+def test_failure_questions_are_the_same_with_and_without_the_failures_table(lakes, days, domain, by_machine):
+    start = END - timedelta(days=days, hours=5)
+    arn = None
+    if by_machine:  # the machine that fails most
+        q = queries.connect(lakes["full"])
+        arn = q.triage_list(END - timedelta(days=30), END, limit=1000)["state_machine_arn"].mode().iloc[0]
+        q.close()
+    answers = {}
+    for name, path in lakes.items():
+        q = queries.connect(path)
+        answers[name] = {
+            "machine_hour": q.failures_by_machine_hour(start, END, domain=domain),
+            "state_day": q.failures_by_state_day(start, END, domain=domain, state_machine_arn=arn),
+            "error_machine": q.failures_by_error_machine(start, END, domain=domain),
+            "groups": q.error_groups(start, END, domain=domain, state_machine_arn=arn, lookback_days=5),
+            "triage": q.triage_list(start, END, domain=domain, state_machine_arn=arn, limit=40),
+        }
+        q.close()
+    full = answers["full"]
+    assert full["triage"]["execution_arn"].nunique() == len(full["triage"]) > 2
+    assert full["groups"]["count"].sum() > 2 and full["machine_hour"]["failures"].sum() >= len(full["triage"])
+    for name in ("none", "some"):
+        for question, df in full.items():
+            pd.testing.assert_frame_equal(df, answers[name][question], obj=f"{question} ({name})")
+
+
+def test_the_failure_heatmap_counts_what_the_executions_table_holds(lakes):
+    q = queries.connect(lakes["full"])
+    start = END - timedelta(days=10)
+    cells = q.failures_by_machine_hour(start, END)
+    ex = Lake(lakes["full"]).read("executions").to_pandas()
+    ex = ex[ex.status.isin(["FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= start) & (ex.start_time < END)]
+    want = ex.groupby([ex.state_machine_arn, ex.start_time.dt.hour]).size()
+    got = cells.set_index(["state_machine_arn", "hour"])["failures"]
+    assert dict(got) == {k: int(v) for k, v in want.items()}
+    q.close()
+
+
 def test_the_report_counts_what_the_executions_table_holds(lakes):
     """An independent count straight from the executions rows, for one machine over its rolling window."""
     q = queries.connect(lakes["full"])
@@ -135,11 +179,16 @@ def test_the_report_counts_what_the_executions_table_holds(lakes):
     q.close()
 
 
-def test_rebuilding_the_facts_of_an_old_lake(lakes, tmp_path, capsys):
+def test_rebuilding_the_derived_tables_of_an_old_lake(lakes, tmp_path, capsys):
     old = tmp_path / "old"
     shutil.copytree(lakes["none"], old)
-    assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0
-    assert f"rebuilt the SLA facts of {len(Lake(str(old)).partitions('executions'))} partitions" in capsys.readouterr().err
-    assert cli.main(["rebuild-sla-facts", "--lake", str(tmp_path / "nothing")]) == 2
-    for p in sorted((Path(lakes["full"]) / "sla_facts").rglob("part-0.parquet")):
-        assert (old / p.relative_to(lakes["full"])).read_bytes() == p.read_bytes()
+    assert cli.main(["rebuild-derived", "--lake", str(old)]) == 0
+    n = len(Lake(str(old)).partitions("executions"))
+    assert f"rebuilt sla_facts and failures of {n} partitions" in capsys.readouterr().err
+    assert cli.main(["rebuild-derived", "--lake", str(tmp_path / "nothing")]) == 2
+    assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0  # the earlier name still works
+    for table in DERIVED:
+        parts = sorted((Path(lakes["full"]) / table).rglob("part-0.parquet"))
+        assert len(parts) == n
+        for p in parts:
+            assert (old / p.relative_to(lakes["full"])).read_bytes() == p.read_bytes()
