@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -136,6 +137,16 @@ class Queries:
                 df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
         return df
 
+    def _derived_partitions(self, derived: str, period: dict[str, Any],
+                            domain: str | None) -> Iterator[tuple[str, str, bool]]:
+        """(domain, day, whether the derived table has it) of each executions partition of the period's
+        days, of one domain (None = all)."""
+        d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
+        have = set(self.lake.partitions(derived, d0, d1))
+        for dom, day in self.lake.partitions("executions", d0, d1):
+            if domain is None or dom == domain:
+                yield dom, day, (dom, day) in have
+
     def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]], edge_days: list[date],
                    domain: str | None = None) -> dict[str, list[str]]:
         """The files an SLA read takes, as the sla_rows parameters whole_files (sla_facts of whole
@@ -143,17 +154,13 @@ class Queries:
         facts), given the window start days of each domain's keys (`starts`; none = the period's
         start). Edge days: `edge_days` and the days a key's window starts on. Days before every window
         of their domain, and other domains than `domain` (None = all), are left out."""
-        d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
-        have = set(self.lake.partitions("sla_facts", d0, d1))
         edges = {d.isoformat() for d in edge_days}
         whole, edge, raw = [], [], []
-        for dom, day in self.lake.partitions("executions", d0, d1):
-            if domain is not None and dom != domain:
-                continue
+        for dom, day, has_facts in self._derived_partitions("sla_facts", period, domain):
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
                 continue
-            if (dom, day) not in have:
+            if not has_facts:
                 raw.append(self.lake.partition_file("executions", dom, day))
             elif day <= max(days).isoformat() or day in edges:
                 edge.append(self.lake.partition_file("sla_facts", dom, day))
@@ -166,15 +173,12 @@ class Queries:
         """The files a failure question takes, as the failed_executions parameters failure_files (the
         `failures` partitions of the period's days) and raw_files (executions of partitions without
         them); of one domain (None = all)."""
-        d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
-        have = set(self.lake.partitions("failures", d0, d1))
         derived, raw = [], []
-        for dom, day in self.lake.partitions("executions", d0, d1):
-            if domain is None or dom == domain:
-                if (dom, day) in have:
-                    derived.append(self.lake.partition_file("failures", dom, day))
-                else:
-                    raw.append(self.lake.partition_file("executions", dom, day))
+        for dom, day, has_failures in self._derived_partitions("failures", period, domain):
+            if has_failures:
+                derived.append(self.lake.partition_file("failures", dom, day))
+            else:
+                raw.append(self.lake.partition_file("executions", dom, day))
         return {"failure_files": derived or [self.source.empty_file("failures")],
                 "raw_files": raw or [self.source.empty_file("executions")]}
 
@@ -308,7 +312,7 @@ class Queries:
         period = _period(start, end)
         exclusions = _exclusion_params(config, period)
         df = self._df("sla_series", grain=grain, domain=domain, state_machine_arn=state_machine_arn,
-                      thr_ms=_ms(obj.latency_threshold_s), start=period["start"], end=period["end"], **exclusions,
+                      thr_ms=_ms(obj.latency_threshold_s), **period, **exclusions,
                       **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
         df["success_objective"] = obj.success
         df["latency_objective"] = obj.latency_objective
@@ -341,8 +345,7 @@ class Queries:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start_ts, end_ts)
         exclusions = _exclusion_params(config, period)
-        df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn,
-                      start=period["start"], end=period["end"], **exclusions,
+        df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn, **period, **exclusions,
                       **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
         total = int(df["executions"].iloc[-1]) if len(df) else 0
         allowed = (1 - obj.success) * total
@@ -436,7 +439,7 @@ class Queries:
         recent = period["end"] - TRIAGE_FIRST_LOOK
         if recent > period["start"]:
             df = self._failures("triage_list", _period(recent, period["end"]), domain, **args)
-            if len(df) >= limit:
+            if len(df) >= args["limit"]:
                 return df
         return self._failures("triage_list", period, domain, **args)
 
