@@ -465,5 +465,10 @@ def _s3_filesystem(uri: str) -> tuple[pafs.S3FileSystem, str]:
     return pafs.S3FileSystem(**kwargs), uri[len("s3://"):].rstrip("/")
 
 
+def read_error(e: BaseException) -> str:
+    """The first line of an error reading a lake (an AWS error runs on for lines): what a user is shown."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)

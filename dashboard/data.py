@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from collectors.lake import Lake
+from collectors.lake import Lake, read_error
 from dashboard import filters
 from queries import sla_config
 from queries.sla_config import Objective, SlaConfig, SlaConfigError
@@ -118,7 +118,7 @@ def lake_status() -> LakeStatus:
         days = [d for _, d in lake.partitions("executions")]
     except OSError as e:  # an s3:// lake out of reach, or a folder that cannot be read
         return LakeStatus(uri=lake_uri(), exists=False, source=None, partitions=0, newest_day=None, meta=None,
-                          error=(str(e).strip().splitlines() or [type(e).__name__])[0])
+                          error=read_error(e))
     return LakeStatus(
         uri=lake_uri(),
         exists=meta is not None or bool(days) or lake.exists("state_machines"),

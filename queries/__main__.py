@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_sla(args) if args.command == "sla" else cmd_export(args)
     except (OSError, duckdb.IOException) as e:
         # An unreachable or unreadable lake (network, credentials, permissions): one line, not a trace.
-        print(f"error: cannot read the lake at {args.lake}: {_first_line(e)}", file=sys.stderr)
+        from collectors.lake import read_error
+
+        print(f"error: cannot read the lake at {args.lake}: {read_error(e)}", file=sys.stderr)
         return EXIT_NO_LAKE
     except SlaConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -139,10 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 if __name__ == "__main__":

@@ -88,9 +88,9 @@ WHERE date BETWEEN d0 AND d1
 --   raw_files    executions of partitions without facts (a lake from before them), any day.
 -- Edge and raw rows count when started in [t0, t1) and after their key's own window start
 -- (since_keys/since_ts: domain or, with by_machine, state machine ARN → start; t0 for keys not
--- listed). Of one domain (NULL = all); `date` is the partition (the UTC start date). is_excluded rows fall in a maintenance window (xd/xm/xs/xe,
--- see `excluded`): counted apart, left out of every figure. With `active` false there are no rows,
--- and no file is opened.
+-- listed). Of one domain (NULL = all); `date` is the partition (the UTC start date). is_excluded
+-- rows fall in a maintenance window (xd/xm/xs/xe, see `excluded`): counted apart, left out of every
+-- figure. With `active` false there are no rows, and no file is opened.
 CREATE OR REPLACE MACRO sla_rows(whole_files, edge_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
                                  xd, xm, xs, xe, active) AS TABLE
 SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
