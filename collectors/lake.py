@@ -24,7 +24,8 @@ history (its execution row is missing) and the per-execution replacement makes t
 `sla_facts` and `failures` are derived: every write of an executions partition rewrites them first.
 The facts hold what the SLA report, series and burn-down count of each finished execution (state
 machine, succeeded, redriven, duration), sorted by state machine and duration, so a month of them
-decodes in a fraction of the time the wide executions rows take. `failures` holds the partition's
+decodes in a fraction of the time the wide executions rows take; each file's footer lists its runs
+(SLA_RUNS_KEY), which the SLA report counts whole days from. `failures` holds the partition's
 failed, timed-out and aborted executions (about 1 in 100): the rows every failure question reads,
 without payloads. A partition without them (a lake from before they existed) is read from
 executions instead; `rebuild_derived` fills them in.
@@ -408,9 +409,17 @@ class Lake:
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
+# Footer key of a sla_facts file: its runs (one per state machine, in row order) and their counts.
+SLA_RUNS_KEY = b"stepscope.sla_runs"
+SLA_RUNS_COLUMNS = ("state_machine_arn", "state_machine_name", "rows", "durations", "succeeded",
+                    "first_attempt_succeeded", "redriven")
+
+
 def sla_facts(executions: pa.Table) -> pa.Table:
     """The `sla_facts` rows of one executions partition: its finished executions, sorted by state
-    machine, then duration."""
+    machine, then duration (missing durations last). The file's footer lists its runs, one per state
+    machine in row order, with their counts (SLA_RUNS_COLUMNS): a report can take a whole day's counts
+    from the footer and its sorted durations from one column."""
     t = executions.filter(pc.is_in(executions.column("status"), pa.array(TERMINAL)))
     facts = pa.Table.from_arrays([
         t.column("state_machine_arn"), t.column("state_machine_name"),
@@ -418,7 +427,18 @@ def sla_facts(executions: pa.Table) -> pa.Table:
         pc.fill_null(pc.greater(t.column("redrive_count"), 0), False),
         t.column("duration_ms"), t.column("start_time"),
     ], schema=SLA_FACTS)
-    return facts.sort_by([(k, "ascending") for k in TABLES["sla_facts"].key])
+    facts = facts.sort_by([(k, "ascending") for k in TABLES["sla_facts"].key])
+    first = pc.and_(facts.column("succeeded"), pc.invert(facts.column("redriven")))
+    runs = (facts.append_column("first", first)
+            .group_by("state_machine_arn", use_threads=False)  # groups in order of first appearance
+            .aggregate([("state_machine_name", "first"), ("state_machine_arn", "count", pc.CountOptions("all")),
+                        ("duration_ms", "count"), ("succeeded", "sum"), ("first", "sum"), ("redriven", "sum")]))
+    cols = [runs.column(c).to_pylist() for c in ("state_machine_arn", "state_machine_name_first",
+                                                  "state_machine_arn_count", "duration_ms_count", "succeeded_sum",
+                                                  "first_sum", "redriven_sum")]
+    rows = [[r[0], r[1], *(int(x or 0) for x in r[2:])] for r in zip(*cols, strict=True)]
+    meta = json.dumps({"columns": SLA_RUNS_COLUMNS, "runs": rows}, separators=(",", ":"))
+    return facts.replace_schema_metadata({SLA_RUNS_KEY: meta.encode()})
 
 
 FAILED = ("FAILED", "TIMED_OUT", "ABORTED")

@@ -13,7 +13,7 @@ import pyarrow as pa
 from fsspec.implementations.arrow import ArrowFSWrapper
 
 from collectors.lake import TABLES, Lake
-from queries import sla
+from queries import sla, sla_runs
 from queries.loader import load_sql, params_of
 from queries.sla_config import Objective, SlaConfig
 from queries.source import LakeSource
@@ -155,7 +155,7 @@ class Queries:
         start). Edge days: `edge_days` and the days a key's window starts on. Days before every window
         of their domain, and other domains than `domain` (None = all), are left out."""
         edges = {d.isoformat() for d in edge_days}
-        whole, edge, raw = [], [], []
+        whole, whole_domains, edge, raw = [], [], [], []
         for dom, day, has_facts in self._derived_partitions("sla_facts", period, domain):
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
@@ -166,8 +166,10 @@ class Queries:
                 edge.append(self.lake.partition_file("sla_facts", dom, day))
             else:
                 whole.append(self.lake.partition_file("sla_facts", dom, day))
+                whole_domains.append(dom)
         facts, executions = self.source.empty_file("sla_facts"), self.source.empty_file("executions")
-        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "raw_files": raw or [executions]}
+        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "raw_files": raw or [executions],
+                "whole_domains": whole_domains}
 
     def _failure_files(self, period: dict[str, Any], domain: str | None = None) -> dict[str, list[str]]:
         """The files a failure question takes, as the failed_executions parameters failure_files (the
@@ -231,6 +233,23 @@ class Queries:
         return {r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
                 for r in machines.itertuples()}, machines
 
+    def _sla_counts_from_runs(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The sla_report counts with the days taken whole counted from their runs (sla_runs), the
+        rest from SQL; None when a partition has no facts or a facts file no runs."""
+        if files["raw_files"] != [self.source.empty_file("executions")]:
+            return None
+        whole = files["whole_files"] if files["whole_domains"] else []
+        read = sla_runs.read_whole_days(self._con.cursor(), whole)
+        if read is None:
+            return None
+        edge = self._con.cursor().sql(load_sql("sla_edge_rows"), params=self._bind(
+            "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}))
+        default = params["thr_default_ms"]
+        thresholds = {k: default if ms is None else ms for k, ms in zip(params["thr_keys"], params["thr_ms"],
+                                                                         strict=True)}
+        return sla_runs.counts(params["by_machine"], files["whole_domains"], *read, edge.to_arrow_table(),
+                               thresholds, default)
+
     def _threshold_params(self, objectives: dict[str, Objective], default: Objective,
                           since: dict[str, datetime] | None = None) -> dict[str, Any]:
         keys = sorted(objectives)
@@ -277,10 +296,12 @@ class Queries:
             for dom in ([key] if by == "domain" else [doms.get(key)]):
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
         files = self._sla_files(period, starts, _edge_dates(period, exclusions), domain)
-        rows = self._run("sla_report", by_machine=by == "state_machine", domain=domain, **period,
-                         **thresholds, **exclusions, bounds=bounds or [0], **files)
-        cols = [d[0] for d in rows.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in rows.fetchall()]
+        params = {"by_machine": by == "state_machine", "domain": domain, **period, **thresholds, **exclusions}
+        rows = self._sla_counts_from_runs(params, files)
+        if rows is None:  # partitions without facts, or facts without runs: every row through SQL
+            cur = self._run("sla_report", **params, bounds=bounds or [0], **files)
+            cols = [d[0] for d in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
         # Without a start only keys with an objective are reported (each over its window).
         records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
                    for r in rows if start is not None or r["key"] in since]

@@ -1,7 +1,8 @@
 -- SLA counts per domain, or with $by_machine per state machine, for a period: volumes, eventual and
 -- first-attempt success, exact latency percentiles (p50, p95, p99) and executions within the key's
 -- latency threshold. Finished executions only; those in a maintenance window are counted in
--- `excluded` only.
+-- `excluded` only. Row by row: for lakes whose partitions lack facts or their runs; otherwise the
+-- same counts come from the runs (queries/sla_runs.py with sla_edge_rows).
 -- Params: $whole_files, $edge_files, $raw_files (see sla_rows), $start, $end (half-open), $domain (NULL = all),
 --   $thr_keys with $thr_ms (latency threshold, ms) and $thr_since (its window start; NULL = $start) per
 --   key, $thr_default_ms (keys not listed), $bounds (every threshold, ascending), $xd/$xm/$xs/$xe
