@@ -71,6 +71,17 @@ class _Key:
     excluded: int = 0
     durations: list[np.ndarray] = field(default_factory=list)
 
+    def add(self, counts: dict[str, int], run: np.ndarray, threshold: int | None) -> None:
+        """Counts of executions (rows, succeeded, first_attempt_succeeded, redriven) and their
+        sorted durations."""
+        self.executions += counts["rows"]
+        self.succeeded += counts["succeeded"]
+        self.first += counts["first_attempt_succeeded"]
+        self.redriven += counts["redriven"]
+        if threshold is not None:
+            self.within += int(np.searchsorted(run, threshold, side="right"))
+        self.durations.append(run)
+
 
 def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any]]], np.ndarray] | None:
     """The runs of each facts file (SLA_RUNS_COLUMNS, in row order) and the duration column of them
@@ -112,8 +123,8 @@ def counts(by_machine: bool, domains: list[str], runs: list[list[dict[str, Any]]
            edge: pa.Table, thresholds: dict[str, int | None], default: int | None) -> list[dict[str, Any]]:
     """The report counts per key (as the sla_report query returns them), from the runs of whole days
     (`domains`, `runs` and `durations` per file) and the counts of the rows read one by one (`edge`:
-    the sla_edge_rows query). `thresholds`: latency
-    threshold in ms per key (None = none), `default` for the keys not listed."""
+    the sla_edge_rows query). `thresholds`: latency threshold in ms per key (None = none),
+    `default` for the keys not listed."""
     keys: dict[str, _Key] = {}
     at = 0
     for dom, file_runs in zip(domains, runs, strict=True):
@@ -121,15 +132,7 @@ def counts(by_machine: bool, domains: list[str], runs: list[list[dict[str, Any]]
             key = r["state_machine_arn"] if by_machine else dom
             k = keys.get(key) or keys.setdefault(key, _Key(dom, r["state_machine_arn"] if by_machine else None,
                                                            r["state_machine_name"] if by_machine else None))
-            run = durations[at:at + r["durations"]]
-            k.executions += r["rows"]
-            k.succeeded += r["succeeded"]
-            k.first += r["first_attempt_succeeded"]
-            k.redriven += r["redriven"]
-            thr = thresholds.get(key, default)
-            if thr is not None:
-                k.within += int(np.searchsorted(run, thr, side="right"))
-            k.durations.append(run)
+            k.add(r, durations[at:at + r["durations"]], thresholds.get(key, default))
             at += r["rows"]
     _add_edge(keys, edge, thresholds, default)
     out = []
@@ -155,13 +158,5 @@ def _add_edge(keys: dict[str, _Key], edge: pa.Table, thresholds: dict[str, int |
     for i, r in enumerate(edge.drop_columns(["durations"]).to_pylist()):
         key = r["key"]
         k = keys.get(key) or keys.setdefault(key, _Key(r["domain"], r["state_machine_arn"], r["state_machine_name"]))
-        k.executions += r["executions"]
-        k.succeeded += r["succeeded"]
-        k.first += r["first_attempt_succeeded"]
-        k.redriven += r["redriven"]
+        k.add({**r, "rows": r["executions"]}, values[offsets[i]:offsets[i + 1]], thresholds.get(key, default))
         k.excluded += r["excluded"]
-        run = values[offsets[i]:offsets[i + 1]]
-        thr = thresholds.get(key, default)
-        if thr is not None:
-            k.within += int(np.searchsorted(run, thr, side="right"))
-        k.durations.append(run)

@@ -17,13 +17,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from queries_tiny_lake import PAY_A, PAY_B, _ex, t
 
 import queries
 from collectors.lake import SLA_RUNS_COLUMNS, SLA_RUNS_KEY, TERMINAL, Lake
 from collectors.simulate import build_demo
 from queries import sla_config, sla_runs
 from queries.api import Queries
-from tests.unit.queries_tiny_lake import PAY_A, PAY_B, _ex, t
 
 END = datetime(2026, 3, 17, 9, 30, tzinfo=UTC)
 CONFIG = sla_config.parse("""
