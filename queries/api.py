@@ -242,6 +242,7 @@ class Queries:
         read = sla_runs.read_whole_days(self._con.cursor(), whole)
         if read is None:
             return None
+        # The edge rows only: the whole days are counted from their runs, so sla_rows gets none of them.
         edge = self._con.cursor().sql(load_sql("sla_edge_rows"), params=self._bind(
             "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}))
         default = params["thr_default_ms"]
