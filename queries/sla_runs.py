@@ -90,9 +90,7 @@ def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any
     (row counts, missing values, order): the caller then reads the rows instead."""
     if not files:
         return [], np.zeros(0, dtype=np.int64)
-    # The column first: the footers its scan caches make the footer read below cheaper.
-    col = con.sql("SELECT duration_ms FROM read_parquet($files::VARCHAR[])",
-                  params={"files": files}).to_arrow_table().column(0)
+    # The footers first: a lake written before the runs costs no column scan before its rows are read.
     found = dict(con.execute("SELECT file_name, value FROM parquet_kv_metadata($files::VARCHAR[]) WHERE key = $key",
                              {"files": files, "key": SLA_RUNS_KEY}).fetchall())
     runs = []
@@ -101,6 +99,8 @@ def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any
         if tuple(meta.get("columns", ())) != SLA_RUNS_COLUMNS:
             return None
         runs.append([dict(zip(SLA_RUNS_COLUMNS, r, strict=True)) for r in meta["runs"]])
+    col = con.sql("SELECT duration_ms FROM read_parquet($files::VARCHAR[])",
+                  params={"files": files}).to_arrow_table().column(0)
     flat = [r for file_runs in runs for r in file_runs]
     rows = np.array([r["rows"] for r in flat], dtype=np.int64)
     valued = np.array([r["durations"] for r in flat], dtype=np.int64)
