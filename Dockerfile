@@ -8,9 +8,11 @@ WORKDIR /app
 
 COPY requirements.txt pyproject.toml ./
 RUN pip install -r requirements.txt
+COPY lake lake
 COPY collectors collectors
 COPY queries queries
 COPY dashboard dashboard
+COPY stepscope stepscope
 COPY .streamlit .streamlit
 COPY slas.yaml ./
 RUN pip install --no-deps -e . && useradd --create-home stepscope && mkdir -p /data && chown stepscope /data
@@ -18,4 +20,4 @@ USER stepscope
 
 EXPOSE 8501
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
-CMD ["sh", "-c", "[ -f \"$STEPSCOPE_LAKE/_stepscope.json\" ] || case \"$STEPSCOPE_LAKE\" in s3://*) ;; *) python -m collectors demo --lake \"$STEPSCOPE_LAKE\";; esac; exec streamlit run dashboard/streamlit_app.py --server.address 0.0.0.0 --server.port 8501 --server.headless true --browser.gatherUsageStats false"]
+CMD ["sh", "-c", "[ -f \"$STEPSCOPE_LAKE/_stepscope.json\" ] || case \"$STEPSCOPE_LAKE\" in s3://*) ;; *) stepscope demo --lake \"$STEPSCOPE_LAKE\";; esac; exec stepscope serve --address 0.0.0.0 --port 8501"]

@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 
-from collectors import stepfunctions as sf  # noqa: E402
-from collectors.collect import CollectOptions, collect  # noqa: E402
-from collectors.history import normalize_execution  # noqa: E402
 from collectors.ratelimit import RateLimiter  # noqa: E402
+from collectors.run import collect  # noqa: E402
+from collectors.source import CollectOptions  # noqa: E402
+from collectors.stepfunctions import fetch as sf  # noqa: E402
+from collectors.stepfunctions.normalize import normalize_execution  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 FLOWS = {

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collectors.history import normalize_execution  # noqa: E402
 from collectors.simulate import World, build_demo, make_plan  # noqa: E402
 from collectors.simulate.build import _days  # noqa: E402
 from collectors.simulate.scenario import ms_to_dt  # noqa: E402
+from collectors.stepfunctions.normalize import normalize_execution  # noqa: E402
 
 
 def side_by_side(executions: int, days: int, seed: int, sample: int) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from collectors.history import event_rows, normalize_execution, state_runs_from_events
+from collectors.stepfunctions.normalize import event_rows, normalize_execution, state_runs_from_events
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 ARN = "arn:aws:states:us-east-1:123456789012:execution:orders:e1"

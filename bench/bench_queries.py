@@ -31,7 +31,9 @@ import pyarrow.parquet as pq
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from collectors.lake import TABLES, Lake, partition_dir  # noqa: E402
+from lake.layout import partition_dir  # noqa: E402
+from lake.store import Lake  # noqa: E402
+from lake.tables import TABLES  # noqa: E402
 
 END = datetime(2025, 3, 31, tzinfo=UTC)
 DOMAINS = ("payments", "customer-care", "ai-inference", "risk-compliance", "supply-chain")

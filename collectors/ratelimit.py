@@ -1,7 +1,7 @@
-"""Client-side pacing below the Step Functions API quotas, and API call / throttle counters.
+"""Client-side pacing below the AWS API quotas, and API call / throttle counters.
 
 AWS meters each API per account and Region with a token bucket (a burst, refilled at a steady
-rate). The collector keeps its own bucket per (account, Region, API) a margin below the
+rate). The collector keeps its own bucket per (account, Region, service, API) a margin below the
 published figures, so a run shares the quota with the account's other callers instead of
 living on retries. botocore's adaptive retry mode handles the throttles that still happen;
 they are counted here through the `needs-retry` event.
@@ -12,25 +12,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-# (burst, refill per second) in us-east-1, us-west-2 and eu-west-1.
-QUOTAS: dict[str, tuple[float, float]] = {
-    "GetExecutionHistory": (400, 20),
-    "DescribeExecution": (300, 15),
-    "DescribeStateMachine": (200, 20),
-    "ListExecutions": (200, 5),
-    "ListStateMachines": (100, 5),
-    "ListTagsForResource": (100, 1),
-    # The tagging API publishes no per-API figure; stay modest.
-    "GetResources": (20, 5),
-}
-# Where the other Regions get less.
-SMALL_REGION_QUOTAS: dict[str, tuple[float, float]] = {
-    "ListExecutions": (100, 2),
-    "DescribeExecution": (250, 10),
-}
+# A quota: (burst, refill per second), keyed by (boto3 service name, API operation). Each source
+# declares the quotas of the APIs it calls next to its code (`Source.quotas`); the Regions outside
+# LARGE_REGIONS get `small_region_quotas` where AWS publishes less.
+Quota = tuple[float, float]
+QuotaKey = tuple[str, str]
 LARGE_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
 THROTTLE_CODES = frozenset({
     "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
@@ -38,11 +28,31 @@ THROTTLE_CODES = frozenset({
 })
 
 
-def quota(operation: str, region: str) -> tuple[float, float] | None:
-    """Published (burst, refill/s) of an API in a Region, or None when it is not paced."""
-    if region not in LARGE_REGIONS and operation in SMALL_REGION_QUOTAS:
-        return SMALL_REGION_QUOTAS[operation]
-    return QUOTAS.get(operation)
+@dataclass(frozen=True)
+class Quotas:
+    """The published quotas of the APIs the collector paces, per (service, operation)."""
+
+    large: Mapping[QuotaKey, Quota] = field(default_factory=dict)
+    small_region: Mapping[QuotaKey, Quota] = field(default_factory=dict)
+
+    def get(self, service: str, operation: str, region: str) -> Quota | None:
+        """Published (burst, refill/s) of an API in a Region, or None when it is not paced."""
+        key = (service, operation)
+        if region not in LARGE_REGIONS and key in self.small_region:
+            return self.small_region[key]
+        return self.large.get(key)
+
+
+def default_quotas() -> Quotas:
+    """The quotas every registered source declares."""
+    from collectors.sources import SOURCES  # the sources import this module
+
+    large: dict[QuotaKey, Quota] = {}
+    small: dict[QuotaKey, Quota] = {}
+    for src in SOURCES.values():
+        large.update(src.quotas)
+        small.update(src.small_region_quotas)
+    return Quotas(large, small)
 
 
 def is_throttle(code: str | None) -> bool:
@@ -81,7 +91,7 @@ class TokenBucket:
 
 
 class ApiStats:
-    """Thread-safe counters: API calls and throttles by operation, seconds spent pacing."""
+    """Thread-safe counters: API calls and throttles by "service.Operation", seconds spent pacing."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -108,12 +118,15 @@ class ApiStats:
 
 
 class RateLimiter:
-    """One bucket per (account, Region, API), sized at `margin` x the published quota."""
+    """One bucket per (account, Region, service, API), sized at `margin` x the published quota.
+
+    Keyed by service too: CloudWatch and X-Ray also have a ListTagsForResource, with quotas of their own."""
 
     def __init__(
         self,
         margin: float = 0.8,
         *,
+        quotas: Quotas | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         stats: ApiStats | None = None,
@@ -123,16 +136,17 @@ class RateLimiter:
         self.margin = margin
         self._clock = clock
         self._sleep = sleep
-        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self.quotas = quotas if quotas is not None else default_quotas()
+        self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self.stats = stats or ApiStats()
 
-    def bucket(self, account: str, region: str, operation: str) -> TokenBucket | None:
-        """The bucket pacing one API, created on first use; None for APIs without a quota."""
-        key = (account, region, operation)
+    def bucket(self, account: str, region: str, service: str, operation: str) -> TokenBucket | None:
+        """The bucket pacing one API of one service, created on first use; None for APIs without a quota."""
+        key = (account, region, service, operation)
         with self._lock:
             if key not in self._buckets:
-                q = quota(operation, region)
+                q = self.quotas.get(service, operation, region)
                 if q is None:
                     return None
                 burst, rate = q
@@ -140,9 +154,9 @@ class RateLimiter:
                                                  clock=self._clock)
             return self._buckets[key]
 
-    def acquire(self, account: str, region: str, operation: str) -> float:
+    def acquire(self, account: str, region: str, service: str, operation: str) -> float:
         """Block until one call of `operation` fits the bucket; return the seconds waited."""
-        b = self.bucket(account, region, operation)
+        b = self.bucket(account, region, service, operation)
         wait = b.reserve() if b else 0.0
         if wait > 0:
             self._sleep(wait)
@@ -152,17 +166,18 @@ class RateLimiter:
     def attach(self, client: Any, account: str, region: str) -> None:
         """Pace every HTTP attempt of `client` and count its calls and throttles."""
         events = client.meta.events
+        service = client.meta.service_model.service_name  # boto3's name: stepfunctions, cloudwatch, ...
 
         def count_call(model: Any, **_: Any) -> None:
-            self.stats.add("calls", model.name)
+            self.stats.add("calls", f"{service}.{model.name}")
 
         def pace(request: Any, event_name: str, **_: Any) -> None:
             # Fires per HTTP attempt, so retries consume tokens like they consume quota.
-            self.acquire(account, region, event_name.rsplit(".", 1)[-1])
+            self.acquire(account, region, service, event_name.rsplit(".", 1)[-1])
 
         def count_throttle(response: Any, operation: Any, **_: Any) -> None:
             if response is not None and is_throttle(response[1].get("Error", {}).get("Code")):
-                self.stats.add("throttles", operation.name)
+                self.stats.add("throttles", f"{service}.{operation.name}")
 
         # First among the most specific handlers, so a Stubber's response does not hide the call.
         events.register_first("before-call.*.*", count_call)

@@ -18,9 +18,9 @@ import pandas as pd
 import streamlit as st
 
 import queries
-from collectors.lake import Lake, read_error
 from dashboard import filters
 from queries import sla_config
+from queries.extent import extent
 from queries.sla_config import Objective, SlaConfig, SlaConfigError
 
 TTL_S = 300
@@ -87,10 +87,11 @@ class LakeStatus:
     newest_day: date | None  # newest executions partition
     meta: dict[str, Any] | None
     error: str | None = None  # why the lake could not be read (network, credentials, permissions)
+    format_error: str | None = None  # why this version does not read it, and the command that mends it
 
     @property
     def ready(self) -> bool:
-        return self.exists and self.partitions > 0 and self.error is None
+        return self.exists and self.partitions > 0 and self.error is None and self.format_error is None
 
     @property
     def demo(self) -> bool:
@@ -112,21 +113,9 @@ class LakeStatus:
 @st.cache_data(ttl=STATUS_TTL_S, show_spinner=False)
 def lake_status() -> LakeStatus:
     """The lake's metadata and extent (missing lake → exists=False)."""
-    lake = Lake(lake_uri())  # metadata and a folder listing: no database, no scan
-    try:
-        meta = lake.read_meta()
-        days = [d for _, d in lake.partitions("executions")]
-    except OSError as e:  # an s3:// lake out of reach, or a folder that cannot be read
-        return LakeStatus(uri=lake_uri(), exists=False, source=None, partitions=0, newest_day=None, meta=None,
-                          error=read_error(e))
-    return LakeStatus(
-        uri=lake_uri(),
-        exists=meta is not None or bool(days) or lake.exists("state_machines"),
-        source=(meta or {}).get("source"),
-        partitions=len(days),
-        newest_day=date.fromisoformat(max(days)) if days else None,
-        meta=meta,
-    )
+    e = extent(lake_uri())  # metadata and a folder listing: no database, no scan
+    return LakeStatus(uri=e.uri, exists=e.exists, source=(e.meta or {}).get("source"), partitions=len(e.days),
+                      newest_day=e.newest_day, meta=e.meta, error=e.error, format_error=e.format_error)
 
 
 def period_window(period: str) -> tuple[datetime, datetime]:

@@ -21,7 +21,7 @@ def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
     if status.demo:
         st.info(
             "**Simulated demo data.** Everything on this page comes from a simulated account "
-            "(`python -m collectors demo`), not from AWS.",
+            "(`stepscope demo`), not from AWS.",
             icon=":material/science:",
         )
     if caption:
@@ -30,7 +30,14 @@ def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
 
 
 def no_data(status: data.LakeStatus) -> None:
-    """The page shown instead of charts when the lake is missing, empty or out of reach."""
+    """The page shown instead of charts when the lake is missing, empty, out of reach or in an older format."""
+    if status.format_error:
+        st.error(f"The lake at `{status.uri}` cannot be shown by this version of Stepscope.",
+                 icon=":material/upgrade:")
+        st.text(status.format_error)
+        st.markdown("Run the command above where the collector runs (it rewrites the lake's derived tables "
+                    "and nothing else), then reload this page.")
+        return
     if status.error:
         st.error(f"Cannot read the lake at `{status.uri}`.", icon=":material/cloud_off:")
         st.text(status.error)  # text from AWS or the OS: shown as text, never as markup
@@ -46,7 +53,7 @@ def no_data(status: data.LakeStatus) -> None:
         "1. **Try it with simulated data**: `make run` builds a demo lake and serves this dashboard.\n"
         "2. **Collect from your AWS account** (credentials from the usual AWS environment):"
     )
-    st.code(f"python -m collectors collect --lake {status.uri}", language="bash")
+    st.code(f"stepscope collect --lake {status.uri}", language="bash")
     st.markdown(
         "Point the dashboard at another lake with the `STEPSCOPE_LAKE` environment variable "
         "(a local folder or `s3://bucket/prefix`), then reload this page."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,9 @@ import pandas as pd
 import pyarrow as pa
 from fsspec.implementations.arrow import ArrowFSWrapper
 
-from collectors.lake import TABLES, Lake
+from lake.store import Lake
+from lake.tables import TABLES
+from lake.upgrade import UPGRADE_COMMAND, LakeFormatError, check_format
 from queries import sla, sla_runs
 from queries.loader import load_sql, params_of
 from queries.sla_config import Objective, SlaConfig
@@ -81,6 +82,7 @@ class Queries:
 
     def __init__(self, lake_uri: str, *, memory_limit: str | None = None, threads: int | None = None):
         self.lake = Lake(lake_uri)
+        check_format(self.lake)  # an older lake is upgraded by its writers, never here
         self.source = LakeSource(self.lake)
         config: dict[str, Any] = {"late_materialization_max_rows": LATE_MATERIALIZATION_ROWS}
         if memory_limit:
@@ -137,52 +139,45 @@ class Queries:
                 df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
         return df
 
-    def _derived_partitions(self, derived: str, period: dict[str, Any],
-                            domain: str | None) -> Iterator[tuple[str, str, bool]]:
-        """(domain, day, whether the derived table has it) of each executions partition of the period's
-        days, of one domain (None = all)."""
+    def _derived_partitions(self, derived: str, period: dict[str, Any], domain: str | None) -> list[tuple[str, str]]:
+        """(domain, day) of each executions partition of the period's days, of one domain (None = all),
+        every one of which has its `derived` partition (LakeFormatError if one is missing)."""
         d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
         have = set(self.lake.partitions(derived, d0, d1))
-        for dom, day in self.lake.partitions("executions", d0, d1):
-            if domain is None or dom == domain:
-                yield dom, day, (dom, day) in have
+        out = [(dom, day) for dom, day in self.lake.partitions("executions", d0, d1) if domain is None or dom == domain]
+        missing = [k for k in out if k not in have]
+        if missing:
+            raise LakeFormatError(f"{len(missing)} executions partition(s) of {self.lake.uri} have no {derived} "
+                                  f"(the first: {missing[0][0]} {missing[0][1]}): run "
+                                  f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them")
+        return out
 
     def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]], edge_days: list[date],
                    domain: str | None = None) -> dict[str, list[str]]:
-        """The files an SLA read takes, as the sla_rows parameters whole_files (sla_facts of whole
-        days), edge_files (sla_facts of edge days) and raw_files (executions of partitions without
-        facts), given the window start days of each domain's keys (`starts`; none = the period's
-        start). Edge days: `edge_days` and the days a key's window starts on. Days before every window
-        of their domain, and other domains than `domain` (None = all), are left out."""
+        """The sla_facts files an SLA read takes, as the sla_rows parameters whole_files (days taken whole)
+        and edge_files (edge days), given the window start days of each domain's keys (`starts`; none =
+        the period's start). Edge days: `edge_days` and the days a key's window starts on. Days before
+        every window of their domain, and other domains than `domain` (None = all), are left out."""
         edges = {d.isoformat() for d in edge_days}
-        whole, whole_domains, edge, raw = [], [], [], []
-        for dom, day, has_facts in self._derived_partitions("sla_facts", period, domain):
+        whole, whole_domains, edge = [], [], []
+        for dom, day in self._derived_partitions("sla_facts", period, domain):
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
                 continue
-            if not has_facts:
-                raw.append(self.lake.partition_file("executions", dom, day))
-            elif day <= max(days).isoformat() or day in edges:
+            if day <= max(days).isoformat() or day in edges:
                 edge.append(self.lake.partition_file("sla_facts", dom, day))
             else:
                 whole.append(self.lake.partition_file("sla_facts", dom, day))
                 whole_domains.append(dom)
-        facts, executions = self.source.empty_file("sla_facts"), self.source.empty_file("executions")
-        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "raw_files": raw or [executions],
-                "whole_domains": whole_domains}
+        facts = self.source.empty_file("sla_facts")
+        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "whole_domains": whole_domains}
 
     def _failure_files(self, period: dict[str, Any], domain: str | None = None) -> dict[str, list[str]]:
-        """The files a failure question takes, as the failed_executions parameters failure_files (the
-        `failures` partitions of the period's days) and raw_files (executions of partitions without
-        them); of one domain (None = all)."""
-        derived, raw = [], []
-        for dom, day, has_failures in self._derived_partitions("failures", period, domain):
-            if has_failures:
-                derived.append(self.lake.partition_file("failures", dom, day))
-            else:
-                raw.append(self.lake.partition_file("executions", dom, day))
-        return {"failure_files": derived or [self.source.empty_file("failures")],
-                "raw_files": raw or [self.source.empty_file("executions")]}
+        """The `failures` partitions of the period's days (the failed_executions parameter failure_files),
+        of one domain (None = all)."""
+        files = [self.lake.partition_file("failures", dom, day)
+                 for dom, day in self._derived_partitions("failures", period, domain)]
+        return {"failure_files": files or [self.source.empty_file("failures")]}
 
     def _failures(self, name: str, period: dict[str, Any], domain: str | None, **params: Any) -> pd.DataFrame:
         """A failure question over the period's failure files."""
@@ -233,15 +228,13 @@ class Queries:
         return {r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
                 for r in machines.itertuples()}, machines
 
-    def _sla_counts_from_runs(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """The sla_report counts with the days taken whole counted from their runs (sla_runs), the
-        rest from SQL; None when a partition has no facts or a facts file no runs."""
-        if files["raw_files"] != [self.source.empty_file("executions")]:
-            return None
+    def _sla_counts(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]]:
+        """The sla_report counts: the days taken whole from their runs (sla_runs), the edge rows from SQL."""
         whole = files["whole_files"] if files["whole_domains"] else []
         read = sla_runs.read_whole_days(self._con.cursor(), whole)
         if read is None:
-            return None
+            raise LakeFormatError(f"the sla_facts of {self.lake.uri} do not match their footers: run "
+                                  f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them")
         # The edge rows only: the whole days are counted from their runs, so sla_rows gets none of them.
         edge = self._con.cursor().sql(load_sql("sla_edge_rows"), params=self._bind(
             "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}))
@@ -290,7 +283,6 @@ class Queries:
         period = _period(start_ts, end_ts)
         exclusions = _exclusion_params(config, period)
         thresholds = self._threshold_params(objectives, config.defaults, since)
-        bounds = sorted({ms for ms in [*thresholds["thr_ms"], thresholds["thr_default_ms"]] if ms is not None})
         # The window start days of the keys each domain's partitions hold.
         starts: dict[str, set[date]] = {}
         for key, ts in since.items():
@@ -298,11 +290,7 @@ class Queries:
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
         files = self._sla_files(period, starts, _edge_dates(period, exclusions), domain)
         params = {"by_machine": by == "state_machine", "domain": domain, **period, **thresholds, **exclusions}
-        rows = self._sla_counts_from_runs(params, files)
-        if rows is None:  # partitions without facts, or facts without runs: every row through SQL
-            cur = self._run("sla_report", **params, bounds=bounds or [0], **files)
-            cols = [d[0] for d in cur.description]
-            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        rows = self._sla_counts(params, files)
         # Without a start only keys with an objective are reported (each over its window).
         records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
                    for r in rows if start is not None or r["key"] in since]

@@ -1,11 +1,16 @@
 """SLA counts from the runs of `sla_facts` files: exact percentiles without a quantile aggregate.
 
 A facts file holds one run per state machine: its rows sorted by duration, with the run's counts in
-the file footer (collectors.lake.SLA_RUNS_KEY). For the days a report takes whole, the counts come
-from the footers and the durations from one column read in file order; the rows read one by one
-(edge days, see sla_rows) are counted in SQL, their durations sorted per key. The percentiles are
-then selected from the sorted runs (`run_quantiles`): the order statistics and linear interpolation
-of DuckDB's `quantile_cont`, without gathering millions of values into one aggregate.
+the file footer (lake.derived.SLA_RUNS_KEY). For the days a report takes whole, the counts come from
+the footers and the durations from one column read in file order; the rows read one by one (edge
+days, see sla_rows) are counted in SQL, their durations sorted per key. The percentiles are then
+selected from the sorted runs (`run_quantiles`): the order statistics and linear interpolation of
+DuckDB's `quantile_cont`, without gathering millions of values into one aggregate.
+
+Why the footer index: on a 10M-execution lake (2 cores, first call) the report by state machine took
+297-329 ms counted row by row in SQL with `quantile_cont` over the same facts, and 215 ms from the
+runs: about 100 ms (a third) saved on the slowest question of the SLA pages. The footers cost about
+520 bytes per file.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.lake import SLA_RUNS_COLUMNS, SLA_RUNS_KEY
+from lake.derived import SLA_RUNS_COLUMNS, SLA_RUNS_KEY
 
 QUANTILES = (0.50, 0.95, 0.99)
 
@@ -86,11 +91,11 @@ class _Key:
 def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any]]], np.ndarray] | None:
     """The runs of each facts file (SLA_RUNS_COLUMNS, in row order) and the duration column of them
     all, in file and row order (missing durations as 0, at the end of their run). None when a file
-    has no runs in its footer (written before they were) or the column does not line up with them
-    (row counts, missing values, order): the caller then reads the rows instead."""
+    has no runs in its footer or the column does not line up with them (row counts, missing values,
+    order): the files are then not what the writer made, and must be rewritten."""
     if not files:
         return [], np.zeros(0, dtype=np.int64)
-    # The footers first: a lake written before the runs costs no column scan before its rows are read.
+    # The footers first: a damaged file is found before a column is scanned.
     found = dict(con.execute("SELECT file_name, value FROM parquet_kv_metadata($files::VARCHAR[]) WHERE key = $key",
                              {"files": files, "key": SLA_RUNS_KEY}).fetchall())
     runs = []

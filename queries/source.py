@@ -14,7 +14,8 @@ import weakref
 
 import pyarrow.parquet as pq
 
-from collectors.lake import TABLES, Lake
+from lake.store import Lake
+from lake.tables import TABLES
 
 EMPTY_DOMAIN, EMPTY_DATE = "_", "1970-01-01"
 

@@ -9,7 +9,6 @@ import random
 import shutil
 import sys
 import time
-import uuid
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,9 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors import stepfunctions as sf
-from collectors.history import normalize_execution
-from collectors.lake import TABLES, Lake, to_table
 from collectors.simulate import records, scenario
 from collectors.simulate.definitions import enterprise
 from collectors.simulate.model import ACCOUNT_ID, DOMAIN_TAG, MachineSpec
@@ -37,6 +33,11 @@ from collectors.simulate.replicate import (
 from collectors.simulate.scenario import DAY_MS, Incidents, Regime
 from collectors.simulate.truth import ground_truth
 from collectors.simulate.walker import Walker
+from collectors.stepfunctions import fetch as sf
+from collectors.stepfunctions.collect import SOURCE as HISTORIES
+from collectors.stepfunctions.normalize import normalize_execution
+from lake.store import Lake
+from lake.tables import TABLES, to_table
 
 GROUND_TRUTH_FILE = "_ground_truth.json"
 EVENTS_MODES = ("all", "sample", "none")
@@ -129,25 +130,6 @@ def _days(start_ms: int, end_ms: int) -> list[int]:
     return list(range(start_ms // DAY_MS * DAY_MS, end_ms, DAY_MS))
 
 
-class DemoLake(Lake):
-    """The lake writer without the per-file fsync: a demo lake is rebuilt from its seed, not recovered.
-
-    Writes stay atomic (temporary name, then rename); only durability across a power cut is traded
-    for speed (a build writes thousands of partitions).
-    """
-
-    def _atomic_write(self, rel: str, data: bytes) -> None:
-        if not self.local:
-            return super()._atomic_write(rel, data)
-        final = self.path(rel)
-        parent = final.rsplit("/", 1)[0]
-        os.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.{final.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, final)
-
-
 @dataclass
 class _Catalog:
     probs: np.ndarray
@@ -163,7 +145,7 @@ class World:
         self.plan = plan
         self.specs: list[MachineSpec] = enterprise()
         self.shares = scenario.machine_shares(len(self.specs))
-        self.lake = DemoLake(plan.lake)
+        self.lake = Lake(plan.lake, durable=False)
         collected = records.ms_to_dt(plan.end_ms)
         self.sm_rows = [
             sf.state_machine_row(records.describe_state_machine(s, plan.start_ms - 200 * DAY_MS),
@@ -431,7 +413,7 @@ def build_demo(
     """Build a simulated lake at `lake_uri` (replacing an earlier demo there) and its ground truth."""
     t0 = time.perf_counter()
     plan = make_plan(lake_uri, days=days, executions=executions, seed=seed, end=end, events=events)
-    lake = DemoLake(lake_uri)
+    lake = Lake(lake_uri, durable=False)
     _reset(lake)
     world = World(plan)
     day_list = _days(plan.start_ms, plan.end_ms)
@@ -467,7 +449,7 @@ def build_demo(
     _write_small_tables(lake, world, plan, figures, t0)
     truth = ground_truth(world.specs, plan.inc, plan.start_ms, plan.end_ms, plan.seed, figures)
     truth_path = lake.path(GROUND_TRUTH_FILE)
-    lake._atomic_write(GROUND_TRUTH_FILE, json.dumps(truth, indent=2, sort_keys=True).encode())
+    lake.write_bytes(GROUND_TRUTH_FILE, json.dumps(truth, indent=2, sort_keys=True).encode())
     rows = {t: sum(f["rows"][t] for f in figures) for t in ("executions", "state_runs", "events")}
     by_status: Counter = Counter()
     for f in figures:
@@ -510,11 +492,11 @@ def _write_small_tables(lake: Lake, world: World, plan: Plan, figures: list[dict
         for k, v in f["newest"].items():
             newest[k] = max(newest.get(k, 0), v)
     collected = records.ms_to_dt(plan.end_ms)
-    state = [{"account_id": ACCOUNT_ID, "region": s.region, "state_machine_arn": s.arn(), "domain": s.domain,
-              "watermark": records.ms_to_dt(newest[s.name]) if s.name in newest else None,
-              "last_collected_at": collected, "open_executions": 0, "incomplete_histories": 0, "last_error": None}
-             for s in world.specs]
-    lake.write("collection_state", to_table("collection_state", state))
+    cursors = [{"source": HISTORIES, "account_id": ACCOUNT_ID, "region": s.region, "key": s.arn(), "domain": s.domain,
+                "watermark": records.ms_to_dt(newest[s.name]) if s.name in newest else None,
+                "last_collected_at": collected, "open_items": 0, "incomplete_items": 0, "last_error": None}
+               for s in world.specs]
+    lake.write("cursors", to_table("cursors", cursors))
     summary = {"source": "demo", "seed": plan.seed, "executions": sum(f["rows"]["executions"] for f in figures)}
     lake.write("collection_runs", to_table("collection_runs", [{
         "run_id": f"demo-{plan.seed}-{plan.end_ms}", "started_at": collected, "finished_at": collected,

@@ -1,7 +1,7 @@
 """Path templates: one execution path normalised once by the real normalizer, replicated with numpy.
 
 A template is a machine's path (its events and the law of each gap between events) pushed through
-`collectors.history.normalize_execution` with placeholder times. Rows of many executions that took
+`collectors.stepfunctions.normalize.normalize_execution` with placeholder times. Rows of many executions that took
 the same path differ only in a few columns (ARN, name, times, durations, trace id, payload hashes,
 redrive status); `expand` rebuilds those columns for a whole day at once. `raw_records` renders the
 boto3-shaped records of any single execution, so tests can check that both routes agree.
@@ -17,12 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.history import normalize_execution
-from collectors.lake import EVENTS, EXECUTIONS, STATE_RUNS, TS
 from collectors.simulate import records
 from collectors.simulate.model import MachineSpec
 from collectors.simulate.scenario import DAY_MS
 from collectors.simulate.walker import EXEC_NAME, Path
+from collectors.stepfunctions.normalize import normalize_execution
+from lake.schema import EVENTS, EXECUTIONS, STATE_RUNS, TS
 
 T0 = 1_000_000_000_000  # placeholder start (ms); event k of a template happens at T0 + k s
 KIND = {"c": 0, "l": 1, "abs": 2}

@@ -48,6 +48,6 @@ right.download_button("Download manifest", manifest, file_name=f"{stem}.manifest
 st.caption("The manifest holds the CSV's SHA-256, row count and arguments, so a recipient can check the file "
            "was not altered.")
 st.markdown("The same export from the command line:")
-st.code(f"python -m queries export-audit --lake {shlex.quote(data.lake_uri())} --domain {shlex.quote(domain)} "
+st.code(f"stepscope export-audit --lake {shlex.quote(data.lake_uri())} --domain {shlex.quote(domain)} "
         f"--from {start:%Y-%m-%dT%H:%M:%SZ} --to {end:%Y-%m-%dT%H:%M:%SZ} --out {shlex.quote(stem)}.csv",
         language="bash")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from collectors.asl import AslError, parse_definition
 from dashboard import data, frame
 from dashboard.components import charts, links
 from dashboard.components.flow_overlay import execution_overlay
 from dashboard.components.graph import to_dot
 from dashboard.components.text import duration, md_escape
+from lake.asl import AslError, parse_definition
 
 frame.open_page("Execution")
 arn = st.query_params.get("execution")

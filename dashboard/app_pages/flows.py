@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collectors.asl import AslError, parse_definition
 from dashboard import data, frame, sidebar
 from dashboard.components import charts
 from dashboard.components.flow_overlay import METRICS, flow_overlay
 from dashboard.components.graph import to_dot
+from lake.asl import AslError, parse_definition
 
 frame.open_page("Flows", "Where executions go and where they fail, drawn from the state machine's definition.")
 f = sidebar.current()

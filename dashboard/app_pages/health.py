@@ -25,7 +25,7 @@ st.caption(f"Lake: {md_escape(status.uri)} (source: {md_escape(status.source or 
 
 health = data.collection_health(now)
 if health.empty:
-    st.info("No collection state: this lake was not filled by `python -m collectors collect` "
+    st.info("No collection state: this lake was not filled by `stepscope collect` "
             "(for example a simulated demo lake), so there is no watermark to show.")
     st.stop()
 stale = health["lag_s"].fillna(float("inf")) > STALE_S

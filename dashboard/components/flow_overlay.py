@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from collectors.asl import START, Graph
 from dashboard.components.graph import Overlay, resolve_state_id
 from dashboard.components.text import duration
+from lake.asl import START, Graph
 
 METRICS = {"failure_rate": "Failures", "problem_rate": "Failures + caught", "p95_ms": "p95 duration"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from collectors.asl import END, START, Graph, State
+from lake.asl import END, START, Graph, State
 
 LABEL_CHARS = 40
 _EDGE_STYLE = {

@@ -35,7 +35,7 @@ HAVING sum(num_rows) > 0;
 CREATE OR REPLACE MACRO state_machines(g) AS TABLE
 SELECT * FROM read_parquet(g);
 
-CREATE OR REPLACE MACRO collection_state(g) AS TABLE
+CREATE OR REPLACE MACRO cursors(g) AS TABLE
 SELECT * FROM read_parquet(g);
 
 CREATE OR REPLACE MACRO collection_runs(g) AS TABLE
@@ -61,14 +61,11 @@ WHERE start_time >= t0 AND start_time < t1
   AND (dom IS NULL OR domain = dom)
   AND (sm IS NULL OR state_machine_arn = sm);
 
--- The failed, timed-out and aborted ones among them: what the failure questions count. From two
--- lists of files (lists, not a glob: only the partitions of the period are opened):
---   failure_files  `failures` partitions: those executions only, about 1 row in 100;
---   raw_files      executions of partitions without them (a lake from before them).
-CREATE OR REPLACE MACRO failed_executions(failure_files, raw_files, t0, t1, dom, sm) AS TABLE
-SELECT * FROM period_executions(failure_files, t0, t1, dom, sm)
-UNION ALL
-SELECT * FROM period_executions(raw_files, t0, t1, dom, sm) WHERE is_failed;
+-- The failed, timed-out and aborted ones among them: what the failure questions count, from the
+-- `failures` partitions of the period (a list, not a glob: only those files are opened; about 1 row in
+-- 100 of executions).
+CREATE OR REPLACE MACRO failed_executions(failure_files, t0, t1, dom, sm) AS TABLE
+SELECT * FROM period_executions(failure_files, t0, t1, dom, sm);
 
 -- State runs of one state machine entered in [t0, t1) (days d0..d1), in its domain (NULL = unknown):
 -- what the flow questions count.
@@ -80,53 +77,28 @@ WHERE date BETWEEN d0 AND d1
   AND (dom IS NULL OR domain = dom)
   AND state_machine_arn = sm;
 
--- The finished executions an SLA report counts, one row each, from three lists of files (lists, not a
--- glob: DuckDB opens just those, with no directory listing or partition filter per query):
---   whole_files  sla_facts of whole days inside every window: narrow and sorted, cheap to decode;
---   edge_files   sla_facts of the days where the start time decides (the period's last, a key's
---                window start, a maintenance window);
---   raw_files    executions of partitions without facts (a lake from before them), any day.
--- Edge and raw rows count when started in [t0, t1) and after their key's own window start
--- (since_keys/since_ts: domain or, with by_machine, state machine ARN → start; t0 for keys not
--- listed). Of one domain (NULL = all); `date` is the partition (the UTC start date). is_excluded
--- rows fall in a maintenance window (xd/xm/xs/xe, see `excluded`): counted apart, left out of every
--- figure. With `active` false there are no rows, and no file is opened.
-CREATE OR REPLACE MACRO sla_rows(whole_files, edge_files, raw_files, t0, t1, dom, by_machine, since_keys, since_ts,
-                                 xd, xm, xs, xe, active) AS TABLE
+-- The finished executions an SLA figure counts, one row each, from two lists of sla_facts files (lists,
+-- not a glob: DuckDB opens just those, with no directory listing or partition filter per query):
+--   whole_files  days inside every window: narrow and sorted, cheap to decode;
+--   edge_files   days where the start time decides (the period's last, a key's window start, a
+--                maintenance window).
+-- Edge rows count when started in [t0, t1) and after their key's own window start (since_keys/since_ts:
+-- domain or, with by_machine, state machine ARN → start; t0 for keys not listed). Of one domain (NULL =
+-- all); `date` is the partition (the UTC start date). is_excluded rows fall in a maintenance window
+-- (xd/xm/xs/xe, see `excluded`): counted apart, left out of every figure.
+CREATE OR REPLACE MACRO sla_rows(whole_files, edge_files, t0, t1, dom, by_machine, since_keys, since_ts,
+                                 xd, xm, xs, xe) AS TABLE
 SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, false AS is_excluded
 FROM sla_facts(whole_files)
-WHERE active AND (dom IS NULL OR domain = dom)
+WHERE dom IS NULL OR domain = dom
 UNION ALL
-SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms,
-       excluded(domain, state_machine_arn, state_machine_name, start_time, xd, xm, xs, xe)
-FROM (
-    SELECT domain, date, state_machine_arn, state_machine_name, succeeded, redriven, duration_ms, start_time
-    FROM sla_facts(edge_files)
-    WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom)
-    UNION ALL
-    SELECT domain, date, state_machine_arn, state_machine_name, is_succeeded, coalesce(redrive_count, 0) > 0, duration_ms,
-           start_time
-    FROM executions(raw_files)
-    WHERE active AND start_time >= t0 AND start_time < t1 AND (dom IS NULL OR domain = dom) AND is_terminal
-) e
+SELECT e.domain, e.date, e.state_machine_arn, e.state_machine_name, e.succeeded, e.redriven, e.duration_ms,
+       excluded(e.domain, e.state_machine_arn, e.state_machine_name, e.start_time, xd, xm, xs, xe)
+FROM sla_facts(edge_files) e
 LEFT JOIN (SELECT unnest(since_keys) AS key, unnest(since_ts) AS since) w
        ON w.key = CASE WHEN by_machine THEN e.state_machine_arn ELSE e.domain END
-WHERE e.start_time >= coalesce(w.since, t0);
-
--- The SLA aggregates of a group of sla_rows: executions, succeeded (eventually and at the first
--- attempt), redriven, a histogram of durations over `bounds` (every latency threshold, for
--- within_threshold) and the exact p50/p95/p99 (one quantile state, sorted once for the three).
-CREATE OR REPLACE MACRO sla_counts(succeeded, redriven, duration_ms, bounds) AS struct_pack(
-    n := count(*),
-    ok := count_if(succeeded),
-    ok_first := count_if(succeeded AND NOT redriven),
-    redriven := count_if(redriven),
-    h := histogram(duration_ms, bounds),
-    q := quantile_cont(duration_ms, [0.50, 0.95, 0.99]));
-
--- Executions within a latency threshold, from a histogram(duration_ms, bounds) whose bounds include it.
-CREATE OR REPLACE MACRO within_threshold(h, thr) AS
-    coalesce(list_sum([e.value FOR e IN map_entries(h) IF e.key <= thr]), 0);
+WHERE e.start_time >= t0 AND e.start_time < t1 AND (dom IS NULL OR e.domain = dom)
+  AND e.start_time >= coalesce(w.since, t0);
 
 -- Cause text with the parts that vary between occurrences of the same failure replaced by
 -- placeholders. Must match queries/signature.py (a test compares them).

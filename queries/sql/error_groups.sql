@@ -1,10 +1,10 @@
 -- Failures grouped by signature (error + failed state + cause with ids, numbers, ARNs, UUIDs and
 -- timestamps masked) for a period, with first/last seen over a look-back before it.
--- Params: $failure_files, $raw_files (see failed_executions: the look-back and the period), $start, $end,
+-- Params: $failure_files (see failed_executions: the look-back and the period), $start, $end,
 --   $lookback_start, $domain, $state_machine_arn (NULL = all).
 WITH failures AS (
     SELECT error, failed_state, cause, start_time, execution_arn, state_machine_arn
-    FROM failed_executions($failure_files::VARCHAR[], $raw_files::VARCHAR[], $lookback_start, $end, $domain,
+    FROM failed_executions($failure_files::VARCHAR[], $lookback_start, $end, $domain,
                            $state_machine_arn)
 ), patterns AS (
     -- The masking regexes run once per distinct cause: the same cause text recurs across failures.

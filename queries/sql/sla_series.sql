@@ -1,5 +1,5 @@
 -- SLA figures per day, week or month for a domain, a state machine or everything.
--- Params: $grain ('day'|'week'|'month'), $whole_files, $edge_files, $raw_files (see sla_rows), $start,
+-- Params: $grain ('day'|'week'|'month'), $whole_files, $edge_files (see sla_rows), $start,
 --   $end, $domain, $state_machine_arn (NULL = all), $thr_ms (latency threshold, NULL = none),
 --   $xd/$xm/$xs/$xe (exclusions).
 -- `date` (the partition: the UTC start date) gives the bucket: the same value as truncating
@@ -13,9 +13,8 @@ SELECT date_trunc($grain, date)::TIMESTAMPTZ AS bucket,
        quantile_cont(duration_ms, 0.95) AS p95_ms,
        CASE WHEN $thr_ms::BIGINT IS NOT NULL
             THEN count(*) FILTER (duration_ms <= $thr_ms::BIGINT) / count(*) END AS within_threshold_share
-FROM sla_rows($whole_files::VARCHAR[], $edge_files::VARCHAR[], $raw_files::VARCHAR[], $start, $end, $domain,
-              false, []::VARCHAR[], []::TIMESTAMPTZ[], $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[],
-              $xe::TIMESTAMPTZ[], true) r
+FROM sla_rows($whole_files::VARCHAR[], $edge_files::VARCHAR[], $start, $end, $domain,
+              false, []::VARCHAR[], []::TIMESTAMPTZ[], $xd::VARCHAR[], $xm::VARCHAR[], $xs::TIMESTAMPTZ[], $xe::TIMESTAMPTZ[]) r
 WHERE NOT is_excluded AND ($state_machine_arn IS NULL OR state_machine_arn = $state_machine_arn)
 GROUP BY date_trunc($grain, date)
 ORDER BY bucket

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from collectors.lake import Lake, utc_date
+from lake.layout import utc_date
+from lake.store import Lake
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 XSS_NAME = "<script>alert(1)</script>"

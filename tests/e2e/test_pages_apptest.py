@@ -110,7 +110,7 @@ def test_missing_lake_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("STEPSCOPE_LAKE", str(tmp_path / "nowhere"))
     at = open_page(page)
     assert any("No data to show" in w.value and "does not exist yet" in w.value for w in at.warning)
-    assert any("python -m collectors collect" in c.value for c in at.code)
+    assert any("stepscope collect" in c.value for c in at.code)
     assert any("make run" in m.value for m in at.markdown)
 
 

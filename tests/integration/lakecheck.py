@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from collectors.aws import Target
-from collectors.collect import CollectOptions, Summary, collect
-from collectors.lake import TABLES, Lake
 from collectors.ratelimit import RateLimiter
+from collectors.run import Summary, collect
+from collectors.source import CollectOptions
+from lake.store import Lake
+from lake.tables import TABLES
 
 # Columns that legitimately differ between two runs over the same data.
 VOLATILE = {"collected_at", "last_collected_at", "run_id", "started_at", "finished_at", "summary_json"}

@@ -15,7 +15,7 @@ import pytest
 from lakecheck import run
 from scenario import ROLE, wait_terminal
 
-from collectors.lake import Lake
+from lake.store import Lake
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +52,8 @@ def test_running_executions_are_revisited_until_terminal(moto, tmp_path: Path):
     rows = {r["execution_arn"]: r for r in Lake(str(lake)).read("executions").to_pylist()}
     assert set(rows) == set(execs) and {r["status"] for r in rows.values()} == {"RUNNING"}
     assert {r["stop_time"] for r in rows.values()} == {None}
-    state = Lake(str(lake)).read("collection_state").to_pylist()
-    assert [s["open_executions"] for s in state] == [3]
+    state = Lake(str(lake)).read("cursors").to_pylist()
+    assert [s["open_items"] for s in state] == [3]
     assert first.counts["new"] == 3
 
     approve_all(sqs, queue, sfn, len(execs))
@@ -62,8 +62,8 @@ def test_running_executions_are_revisited_until_terminal(moto, tmp_path: Path):
     # through the lake's RUNNING rows and DescribeExecution.
     second = run(lake, lookback=timedelta(0))
     assert second.counts["updated"] == 3
-    assert second.api["calls"]["GetExecutionHistory"] == 3
-    assert second.api["calls"]["DescribeExecution"] >= 2
+    assert second.api["calls"]["stepfunctions.GetExecutionHistory"] == 3
+    assert second.api["calls"]["stepfunctions.DescribeExecution"] >= 2
     rows = {r["execution_arn"]: r for r in Lake(str(lake)).read("executions").to_pylist()}
     assert {r["status"] for r in rows.values()} == {"SUCCEEDED"}
     for a in execs:
@@ -71,10 +71,10 @@ def test_running_executions_are_revisited_until_terminal(moto, tmp_path: Path):
         assert rows[a]["event_count"] == len(hist)
         names = [r["state_name"] for r in Lake(str(lake)).read("state_runs").to_pylist() if r["execution_arn"] == a]
         assert sorted(names) == ["Done", "Think"]
-    assert Lake(str(lake)).read("collection_state").to_pylist()[0]["open_executions"] == 0
+    assert Lake(str(lake)).read("cursors").to_pylist()[0]["open_items"] == 0
 
     third = run(lake)
-    assert third.api["calls"].get("GetExecutionHistory", 0) == 0
+    assert third.api["calls"].get("stepfunctions.GetExecutionHistory", 0) == 0
 
 
 def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ from conftest import MotoServer
 from lakecheck import contents, files, ms, run
 from scenario import DOMAIN, EXPECTED_STATUS
 
-from collectors.lake import Lake
+from lake.store import Lake
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def test_collect_matches_the_api(env, tmp_path: Path):
 
     execs = {r["execution_arn"]: r for r in lake.read("executions").to_pylist()}
     assert set(execs) == acct.tagged_executions
-    assert summary.counts["new"] == len(execs) and summary.api["calls"]["GetExecutionHistory"] == len(execs)
+    assert summary.counts["new"] == len(execs) and summary.api["calls"]["stepfunctions.GetExecutionHistory"] == len(execs)
     events = lake.read("events").to_pylist()
     runs = lake.read("state_runs").to_pylist()
     for name, arns in acct.executions.items():
@@ -87,8 +87,8 @@ def test_second_run_changes_nothing_and_reads_no_history(env, tmp_path: Path):
     run(lake)
     before, before_files = contents(lake), files(lake, "executions", "state_runs", "events")
     again = run(lake)
-    assert again.api["calls"].get("GetExecutionHistory", 0) == 0
-    assert again.api["calls"].get("DescribeExecution", 0) == 0
+    assert again.api["calls"].get("stepfunctions.GetExecutionHistory", 0) == 0
+    assert again.api["calls"].get("stepfunctions.DescribeExecution", 0) == 0
     assert again.counts["new"] == again.counts["updated"] == 0
     assert again.counts["skipped"] == len(env[0].tagged_executions)
     assert files(lake, "executions", "state_runs", "events") == before_files  # byte-identical

@@ -12,10 +12,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from lakecheck import contents, run
 
-from collectors import lake as lake_mod
 from collectors.aws import targets
-from collectors.lake import Lake
 from collectors.ratelimit import RateLimiter
+from lake import store as lake_mod
+from lake.store import Lake
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ import pytest
 from services import point_boto3_at
 
 import queries
-from collectors.lake import Lake
 from collectors.simulate import build_demo
+from lake.store import Lake
 from queries import sla_config
 
 pytestmark = pytest.mark.integration
@@ -141,7 +141,7 @@ def test_the_dashboard_reads_an_s3_lake(lakes, page, title, monkeypatch):
 
 
 def test_a_missing_s3_lake_is_exit_3(lakes, capsys):
-    from queries import __main__ as cli
+    from stepscope import cli
 
     assert cli.main(["sla", "--lake", "s3://stepscope-lake/prod/nothing-here"]) == 3
     assert "no lake at s3://stepscope-lake/prod/nothing-here" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from collectors.lake import Lake
+from lake.store import Lake
 
 ACCT = "111122223333"
 SM = "arn:aws:states:us-east-1:111122223333:stateMachine:"

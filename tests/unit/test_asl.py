@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from collectors.asl import END, START, AslError, Graph, parse_definition, rule_label, state_id
+from lake.asl import END, START, AslError, Graph, parse_definition, rule_label, state_id
 
 # parametrize needs the names at collection time: same location rule as the corpus_dir fixture
 _ROOT = Path(__file__).resolve().parents[2]

@@ -14,13 +14,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from collectors import stepfunctions as sf
-from collectors.__main__ import parse_duration, parse_since
 from collectors.aws import Target
-from collectors.collect import CollectOptions, Collector, lower_bound, needs_fetch
-from collectors.history import normalize_execution
-from collectors.lake import Lake
 from collectors.ratelimit import RateLimiter
+from collectors.run import Run
+from collectors.source import CollectOptions
+from collectors.stepfunctions import fetch as sf
+from collectors.stepfunctions.collect import lower_bound, needs_fetch
+from collectors.stepfunctions.normalize import normalize_execution
+from lake.store import Lake
+from stepscope.cli import parse_duration, parse_since
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SM = "arn:aws:states:us-east-1:123456789012:stateMachine:claims"
@@ -198,9 +200,9 @@ def add_listing(s_sfn: Stubber, items: list[dict]) -> None:
                        {"stateMachineArn": SM, "maxResults": 1000, "redriveFilter": "REDRIVEN"})
 
 
-def collector(t: Target, lake: Path, slept: list[float] | None = None) -> Collector:
+def collector(t: Target, lake: Path, slept: list[float] | None = None) -> Run:
     opts = CollectOptions(lake=str(lake), concurrency=1, progress_every=0, since=T0 - timedelta(days=1))
-    return Collector(opts, [t], t.limiter, now=lambda: T0 + timedelta(days=1), err=io.StringIO(),
+    return Run(opts, [t], t.limiter, now=lambda: T0 + timedelta(days=1), err=io.StringIO(),
                      sleep=(slept if slept is not None else []).append)
 
 
@@ -226,8 +228,8 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
     assert (sm["domain"], sm["revision_id"], sm["logging_level"], sm["tracing_enabled"]) == \
         ("claims", "rev-1", "ERROR", True)
     assert sm["log_group_arn"].endswith("log-group:claims:*")
-    state = Lake(str(tmp_path)).read("collection_state").to_pylist()[0]
-    assert state["incomplete_histories"] == 1 and state["watermark"] == T0 + timedelta(minutes=2)
+    state = Lake(str(tmp_path)).read("cursors").to_pylist()[0]
+    assert state["incomplete_items"] == 1 and state["watermark"] == T0 + timedelta(minutes=2)
 
     # Second run: same listing, nothing fetched (a Stubber fails on any call not queued).
     t, s_sfn, s_tag = stubbed_target()
@@ -236,7 +238,7 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
         add_listing(s_sfn, items)
         again = collector(t, tmp_path).run()
         s_sfn.assert_no_pending_responses()
-    assert again.counts["skipped"] == 2 and again.api["calls"].get("GetExecutionHistory", 0) == 0
+    assert again.counts["skipped"] == 2 and again.api["calls"].get("stepfunctions.GetExecutionHistory", 0) == 0
 
 
 def test_collector_storm_of_escaped_throttles(tmp_path: Path):

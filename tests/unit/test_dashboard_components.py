@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from collectors.asl import parse_definition
 from dashboard import filters
 from dashboard.components import charts, links
 from dashboard.components.flow_overlay import execution_overlay, flow_overlay
@@ -17,6 +16,7 @@ from dashboard.components.graph import Overlay, escape, heat_colour, resolve_sta
 from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import budget_left, compact_duration, duration, md_escape, shorten
 from dashboard.components.triage import triage_view
+from lake.asl import parse_definition
 from queries.signature import signature
 
 NESTED = {

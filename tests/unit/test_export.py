@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from queries_tiny_lake import build
 
-from queries import __main__ as cli
 from queries.export import cell, neutralise, verify_folder, write_atomic
+from stepscope import cli
 
 ARGS = ["export-audit", "--domain", "pay", "--from", "2025-01-01", "--to", "2025-01-02"]
 
@@ -95,7 +95,7 @@ def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, ca
                  ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o.csv")]):
         assert cli.main(argv) == 3
         err = capsys.readouterr().err
-        assert err.startswith("error: cannot read the lake at s3://stepscope-lake/prod: ") and err.count("\n") == 1
+        assert err.startswith("stepscope: cannot read the lake at s3://stepscope-lake/prod: ") and err.count("\n") == 1
     assert not (tmp_path / "o.csv").exists()
 
 

@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta, timezone
 import botocore.session
 import pytest
 
-from collectors import history
-from collectors.history import (
+from collectors.stepfunctions import normalize as history
+from collectors.stepfunctions.normalize import (
     EVENT_KINDS,
     NormalizedExecution,
     event_rows,
     normalize_execution,
     state_runs_from_events,
 )
-from collectors.lake import EVENTS, EXECUTIONS, STATE_RUNS, Lake, to_table
+from lake.schema import EVENTS, EXECUTIONS, STATE_RUNS
+from lake.store import Lake
+from lake.tables import to_table
 
 T0 = datetime(2025, 3, 1, 23, 59, 58, tzinfo=UTC)  # runs past midnight: partition = start date
 SM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
@@ -512,7 +514,7 @@ def test_unknown_event_type_is_kept_and_ignored_for_state_runs(caplog):
     u2 = h("FancyNewThing", note="again")
     h("TaskSucceeded", u2, resourceType="lambda", resource="invoke", output="{}")
     h("ExecutionSucceeded", h.exit("Task", "Charge"))
-    with caplog.at_level(logging.WARNING, logger="collectors.history"):
+    with caplog.at_level(logging.WARNING, logger="collectors.stepfunctions.normalize"):
         n = norm(describe(h, "SUCCEEDED"), h)
     warnings = [r for r in caplog.records if "FancyNewThing" in r.getMessage()]
     assert len(warnings) == 1
@@ -642,7 +644,7 @@ def test_every_event_type_flows_through_without_warnings(caplog):
         if key:
             ev[key] = {m: _fill(s) for m, s in members[key].members.items()}
         h.events.append(ev)
-    with caplog.at_level(logging.WARNING, logger="collectors.history"):
+    with caplog.at_level(logging.WARNING, logger="collectors.stepfunctions.normalize"):
         runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN)
         rows = event_rows(h.events, execution_arn=ARN)
     assert not caplog.records

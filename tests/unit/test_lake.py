@@ -8,7 +8,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from collectors.lake import PART_FILE, TABLES, Lake, dedupe_last, partition_dir, to_table
+from lake.layout import FORMAT_VERSION, PART_FILE, partition_dir
+from lake.store import Lake, dedupe_last
+from lake.tables import TABLES, to_table
 
 T0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
@@ -97,7 +99,7 @@ def test_meta_round_trip_and_missing_tables_read_empty(tmp_path):
     assert lake.read("events").num_rows == 0
     lake.write_meta(source="demo", seed=3)
     lake.write_meta(generated_at="x")
-    assert lake.read_meta() == {"format_version": 1, "source": "demo", "seed": 3, "generated_at": "x"}
+    assert lake.read_meta() == {"format_version": FORMAT_VERSION, "source": "demo", "seed": 3, "generated_at": "x"}
 
 
 def test_executions_files_carry_a_bloom_filter_on_the_execution_arn(tmp_path):

@@ -240,7 +240,7 @@ state_machines:
 
 
 def test_domain_counts_come_from_file_footers_with_the_domain_decoded(tmp_path):
-    from collectors.lake import Lake
+    from lake.store import Lake
 
     lake = Lake(str(tmp_path))
     lake.write_partitioned("executions", [

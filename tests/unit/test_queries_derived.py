@@ -1,21 +1,25 @@
-"""The SLA report, attainment series and burn-down read whole days from sla_facts, the failure
-questions read the failures table, and the rest comes from executions; with those derived tables
-missing (a lake from before them), partly or wholly, every figure must be the same."""
+"""The SLA report, attainment series and burn-down read sla_facts, the failure questions the failures
+table: every figure must equal a count straight from the executions rows. A lake whose derived tables
+are missing, partly or wholly, or that is in an older format, is refused with the command that mends
+it, and after that command every answer is what the lake written whole gives."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import sla_expected
 
 import queries
-from collectors import __main__ as cli
-from collectors.lake import Lake
 from collectors.simulate import build_demo
+from lake.store import Lake
+from lake.upgrade import LakeFormatError
 from queries import sla_config
+from stepscope import cli
 
 END = datetime(2026, 3, 17, 9, 30, tzinfo=UTC)
 # Windows that start inside days and differ between the machines of one domain, and maintenance
@@ -65,42 +69,24 @@ CASES = [
 
 
 @pytest.mark.parametrize(("by", "start", "domain"), CASES)
-def test_sla_report_is_the_same_with_and_without_facts(lakes, by, start, domain):
-    reports = {}
-    for name, path in lakes.items():
-        q = queries.connect(path)
-        reports[name] = q.sla_report(CONFIG, start, END, by=by, domain=domain)
-        q.close()
-    full = reports["full"]
-    assert full["executions"].sum() > 100 and full["p95_ms"].notna().all()
-    pd.testing.assert_frame_equal(full, reports["none"])
-    pd.testing.assert_frame_equal(full, reports["some"])
+def test_sla_report_counts_what_the_executions_table_holds(lakes, by, start, domain):
+    """Every key's volumes, success, exclusions, threshold counts and exact percentiles, recomputed with
+    pandas from the executions rows (tests/unit/sla_expected.py)."""
+    q = queries.connect(lakes["full"])
+    got = q.sla_report(CONFIG, start, END, by=by, domain=domain)
+    q.close()
+    assert got["p95_ms"].notna().all()
+    assert sla_expected.assert_report_matches(got, lakes["full"], CONFIG, END, by, start, domain) > 100
 
 
-SERIES = [
-    ("day", END - timedelta(days=20), None, None),
-    ("week", END - timedelta(days=30), "payments", None),  # across the maintenance window
-    ("month", datetime(2026, 2, 1, tzinfo=UTC), None, "payments-settlement-batch"),
-    ("day", END - timedelta(days=3, hours=5), "ai-inference", "ai-inference-batch-scoring"),
-]
-
-
-@pytest.mark.parametrize(("grain", "start", "domain", "machine"), SERIES)
-def test_series_and_burndown_are_the_same_with_and_without_facts(lakes, grain, start, domain, machine):
-    series, burndown = {}, {}
-    for name, path in lakes.items():
-        q = queries.connect(path)
-        arn = None
-        if machine:
-            sm = q.state_machines()
-            arn = sm.loc[sm["name"] == machine, "state_machine_arn"].iloc[0]
-        series[name] = q.sla_attainment_series(CONFIG, start, END, grain=grain, domain=domain, state_machine_arn=arn)
-        burndown[name] = q.budget_burndown(CONFIG, END, domain=domain, state_machine_arn=arn)
-        q.close()
-    assert series["full"]["executions"].sum() > 10 and burndown["full"]["executions"].iloc[-1] > 10
-    for name in ("none", "some"):
-        pd.testing.assert_frame_equal(series["full"], series[name])
-        pd.testing.assert_frame_equal(burndown["full"], burndown[name])
+def test_the_report_counts_edge_days_and_exclusions(lakes):
+    """A period of a day and a half (only edge days, no whole one) across a maintenance window."""
+    q = queries.connect(lakes["full"])
+    start, end = END - timedelta(days=4, hours=12), END - timedelta(days=3)
+    got = q.sla_report(CONFIG, start, end, by="state_machine")
+    q.close()
+    assert got["excluded"].sum() > 0
+    assert sla_expected.assert_report_matches(got, lakes["full"], CONFIG, end, "state_machine", start) > 50
 
 
 def test_the_series_counts_what_the_executions_table_holds(lakes):
@@ -121,34 +107,6 @@ def test_the_series_counts_what_the_executions_table_holds(lakes):
     q.close()
 
 
-@pytest.mark.parametrize(("days", "domain", "by_machine"), [(30, None, False), (9, "ai-inference", False),
-                                                           (20, None, True)])
-def test_failure_questions_are_the_same_with_and_without_the_failures_table(lakes, days, domain, by_machine):
-    start = END - timedelta(days=days, hours=5)
-    arn = None
-    if by_machine:  # the machine that fails most
-        q = queries.connect(lakes["full"])
-        arn = q.triage_list(END - timedelta(days=30), END, limit=1000)["state_machine_arn"].mode().iloc[0]
-        q.close()
-    answers = {}
-    for name, path in lakes.items():
-        q = queries.connect(path)
-        answers[name] = {
-            "machine_hour": q.failures_by_machine_hour(start, END, domain=domain),
-            "state_day": q.failures_by_state_day(start, END, domain=domain, state_machine_arn=arn),
-            "error_machine": q.failures_by_error_machine(start, END, domain=domain),
-            "groups": q.error_groups(start, END, domain=domain, state_machine_arn=arn, lookback_days=5),
-            "triage": q.triage_list(start, END, domain=domain, state_machine_arn=arn, limit=40),
-        }
-        q.close()
-    full = answers["full"]
-    assert full["triage"]["execution_arn"].nunique() == len(full["triage"]) > 2
-    assert full["groups"]["count"].sum() > 2 and full["machine_hour"]["failures"].sum() >= len(full["triage"])
-    for name in ("none", "some"):
-        for question, df in full.items():
-            pd.testing.assert_frame_equal(df, answers[name][question], obj=f"{question} ({name})")
-
-
 def test_the_failure_heatmap_counts_what_the_executions_table_holds(lakes):
     q = queries.connect(lakes["full"])
     start = END - timedelta(days=10)
@@ -161,34 +119,82 @@ def test_the_failure_heatmap_counts_what_the_executions_table_holds(lakes):
     q.close()
 
 
-def test_the_report_counts_what_the_executions_table_holds(lakes):
-    """An independent count straight from the executions rows, for one machine over its rolling window."""
-    q = queries.connect(lakes["full"])
-    rep = q.sla_report(CONFIG, end=END, by="state_machine").set_index("state_machine_name")
-    row = rep.loc["payments-settlement-batch"]
-    ex = Lake(lakes["full"]).read("executions", "payments").to_pandas()
-    ex = ex[(ex.state_machine_name == "payments-settlement-batch") & ex.status.isin(
-        ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= row.period_start) & (ex.start_time < END)]
-    excluded = (ex.start_time >= datetime(2026, 3, 12, 22, tzinfo=UTC)) & (ex.start_time < datetime(2026, 3, 13, 2, 30, tzinfo=UTC))
-    kept = ex[~excluded]
-    assert row.period_start == END - timedelta(days=7)
-    assert (row.executions, row.excluded, row.succeeded) == (len(kept), int(excluded.sum()),
-                                                             int((kept.status == "SUCCEEDED").sum()))
-    assert row.p95_ms == pytest.approx(kept.duration_ms.quantile(0.95))
-    assert row.within_threshold == int((kept.duration_ms <= 1_800_000).sum())
+def _answers(path: str, machine: str | None = "payments-settlement-batch") -> dict[str, pd.DataFrame]:
+    q = queries.connect(path)
+    sm = q.state_machines()
+    arn = sm.loc[sm["name"] == machine, "state_machine_arn"].iloc[0]
+    start = END - timedelta(days=20, hours=5)
+    out = {
+        "report": q.sla_report(CONFIG, end=END, by="state_machine"),
+        "series": q.sla_attainment_series(CONFIG, start, END, grain="day", domain="payments"),
+        "burndown": q.budget_burndown(CONFIG, END, state_machine_arn=arn),
+        "machine_hour": q.failures_by_machine_hour(start, END),
+        "groups": q.error_groups(start, END, lookback_days=5),
+        "triage": q.triage_list(start, END, limit=40),
+    }
     q.close()
+    return out
 
 
-def test_rebuilding_the_derived_tables_of_an_old_lake(lakes, tmp_path, capsys):
-    old = tmp_path / "old"
-    shutil.copytree(lakes["none"], old)
-    assert cli.main(["rebuild-derived", "--lake", str(old)]) == 0
-    n = len(Lake(str(old)).partitions("executions"))
-    assert f"rebuilt sla_facts and failures of {n} partitions" in capsys.readouterr().err
-    assert cli.main(["rebuild-derived", "--lake", str(tmp_path / "nothing")]) == 2
-    assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0  # the earlier name still works
+@pytest.mark.parametrize("variant", ["none", "some"])
+def test_a_lake_missing_derived_partitions_is_refused_then_mended(lakes, variant, tmp_path, capsys):
+    """No figure is made from a lake with holes: each question says which command mends it, and after
+    `stepscope rebuild-derived` the derived files and every answer equal the lake written whole."""
+    path = tmp_path / variant
+    shutil.copytree(lakes[variant], path)
+    q = queries.connect(str(path))
+    for ask in (lambda: q.sla_report(CONFIG, end=END), lambda: q.triage_list(END - timedelta(days=30), END),
+                lambda: q.sla_attainment_series(CONFIG, END - timedelta(days=30), END)):
+        with pytest.raises(LakeFormatError, match=r"have no (sla_facts|failures).*stepscope rebuild-derived"):
+            ask()
+    q.close()
+    assert cli.main(["sla", "--lake", str(path), "--at", "2026-03-17"]) == 3
+    assert "stepscope rebuild-derived --lake" in capsys.readouterr().err
+    assert cli.main(["rebuild-derived", "--lake", str(path)]) == 0
+    n = len(Lake(str(path)).partitions("executions"))
+    assert f"rebuilt the derived tables of {n} partitions" in capsys.readouterr().err
     for table in DERIVED:
         parts = sorted((Path(lakes["full"]) / table).rglob("part-0.parquet"))
         assert len(parts) == n
         for p in parts:
-            assert (old / p.relative_to(lakes["full"])).read_bytes() == p.read_bytes()
+            assert (path / p.relative_to(lakes["full"])).read_bytes() == p.read_bytes()
+    full, mended = _answers(lakes["full"]), _answers(str(path))
+    assert full["triage"]["execution_arn"].nunique() == len(full["triage"]) > 2
+    for question, df in full.items():
+        pd.testing.assert_frame_equal(df, mended[question], obj=question)
+
+
+def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(lakes, tmp_path, capsys):
+    """Format 1 kept the Step Functions positions in collection_state: the upgrade moves them to cursors
+    (nothing lost), writes the derived tables and the format; `rebuild-sla-facts` still works."""
+    old = tmp_path / "old"
+    shutil.copytree(lakes["none"], old)
+    cursors = Lake(str(old)).read("cursors").to_pandas()
+    state = cursors.rename(columns={"key": "state_machine_arn", "open_items": "open_executions",
+                                    "incomplete_items": "incomplete_histories"}).drop(columns=["source"])
+    shutil.rmtree(old / "cursors")
+    (old / "collection_state").mkdir()
+    state.to_parquet(old / "collection_state" / "part-0.parquet")
+    meta = json.loads((old / "_stepscope.json").read_text())
+    (old / "_stepscope.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(LakeFormatError, match="is in format 1, this version reads format 2"):
+        queries.connect(str(old))
+    assert cli.main(["rebuild-derived", "--lake", str(tmp_path / "nothing")]) == 3
+    assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0  # the earlier name still works
+    assert Lake(str(old)).format_version() == 2 and not (old / "collection_state").exists()
+    moved = Lake(str(old)).read("cursors").to_pandas()
+    pd.testing.assert_frame_equal(moved.sort_values("key", ignore_index=True),
+                                  cursors.sort_values("key", ignore_index=True))
+    assert len(moved) == 14 and (moved["source"] == "histories").all()
+    full, upgraded = _answers(lakes["full"]), _answers(str(old))
+    for question, df in full.items():
+        pd.testing.assert_frame_equal(df, upgraded[question], obj=question)
+
+
+def test_a_lake_from_a_newer_version_is_refused(lakes, tmp_path):
+    new = tmp_path / "new"
+    shutil.copytree(lakes["full"], new)
+    meta = json.loads((new / "_stepscope.json").read_text())
+    (new / "_stepscope.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(LakeFormatError, match="written by a newer Stepscope"):
+        queries.connect(str(new))

@@ -8,7 +8,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from collectors.ratelimit import RateLimiter, TokenBucket, quota
+from collectors.ratelimit import Quotas, RateLimiter, TokenBucket, default_quotas
+
+SF = "stepfunctions"
 
 
 class FakeClock:
@@ -81,30 +83,47 @@ def test_threads_never_overdraw():
 
 
 def test_published_quotas_and_small_regions():
-    assert quota("GetExecutionHistory", "us-east-1") == (400, 20)
-    assert quota("ListExecutions", "us-east-1") == (200, 5)
-    assert quota("ListExecutions", "ap-southeast-2") == (100, 2)
-    assert quota("DescribeExecution", "eu-west-1") == (300, 15)
-    assert quota("StartExecution", "us-east-1") is None
+    """The quotas the Step Functions source declares, per (service, operation) and Region size."""
+    q = default_quotas()
+    assert q.get("stepfunctions", "GetExecutionHistory", "us-east-1") == (400, 20)
+    assert q.get("stepfunctions", "ListExecutions", "us-east-1") == (200, 5)
+    assert q.get("stepfunctions", "ListExecutions", "ap-southeast-2") == (100, 2)
+    assert q.get("stepfunctions", "DescribeExecution", "eu-west-1") == (300, 15)
+    assert q.get("stepfunctions", "StartExecution", "us-east-1") is None
+    # Another service's operation of the same name is not paced by the Step Functions quota.
+    assert q.get("stepfunctions", "ListTagsForResource", "us-east-1") == (100, 1)
+    assert q.get("cloudwatch", "ListTagsForResource", "us-east-1") is None
+
+
+def test_buckets_are_keyed_by_service_too():
+    """CloudWatch's ListTagsForResource does not drain the Step Functions one's bucket."""
+    quotas = Quotas({("stepfunctions", "ListTagsForResource"): (2, 1), ("cloudwatch", "ListTagsForResource"): (2, 1)})
+    slept: list[float] = []
+    lim = RateLimiter(1.0, quotas=quotas, clock=FakeClock(), sleep=slept.append)
+    for _ in range(2):
+        assert lim.acquire("111", "us-east-1", "stepfunctions", "ListTagsForResource") == 0
+    assert lim.acquire("111", "us-east-1", "cloudwatch", "ListTagsForResource") == 0
+    assert lim.acquire("111", "us-east-1", "stepfunctions", "ListTagsForResource") == pytest.approx(1.0)
+    assert lim.bucket("111", "us-east-1", "xray", "ListTagsForResource") is None
 
 
 def test_limiter_keeps_one_bucket_per_account_region_api_with_margin():
     clock = FakeClock()
     slept: list[float] = []
     lim = RateLimiter(0.5, clock=clock, sleep=slept.append)
-    b = lim.bucket("111", "us-east-1", "ListExecutions")
+    b = lim.bucket("111", "us-east-1", SF, "ListExecutions")
     assert (b.capacity, b.rate) == (100, 2.5)
-    assert lim.bucket("111", "us-east-1", "ListExecutions") is b
-    assert lim.bucket("222", "us-east-1", "ListExecutions") is not b
-    assert lim.bucket("111", "eu-central-1", "ListExecutions").capacity == 50
+    assert lim.bucket("111", "us-east-1", SF, "ListExecutions") is b
+    assert lim.bucket("222", "us-east-1", SF, "ListExecutions") is not b
+    assert lim.bucket("111", "eu-central-1", SF, "ListExecutions").capacity == 50
     for _ in range(100):
-        assert lim.acquire("111", "us-east-1", "ListExecutions") == 0
+        assert lim.acquire("111", "us-east-1", SF, "ListExecutions") == 0
     assert slept == []
-    assert lim.acquire("111", "us-east-1", "ListExecutions") == pytest.approx(0.4)
+    assert lim.acquire("111", "us-east-1", SF, "ListExecutions") == pytest.approx(0.4)
     assert slept == [pytest.approx(0.4)]
     assert lim.stats.snapshot()["paced_seconds"] == pytest.approx(0.4)
     # Another account is not slowed down by the first one's debt.
-    assert lim.acquire("222", "us-east-1", "ListExecutions") == 0
+    assert lim.acquire("222", "us-east-1", SF, "ListExecutions") == 0
 
 
 def test_attach_counts_calls_per_operation():
@@ -117,4 +136,4 @@ def test_attach_counts_calls_per_operation():
         stub.add_response("list_state_machines", {"stateMachines": []})
         client.list_state_machines()
         client.list_state_machines()
-    assert lim.stats.snapshot()["calls"] == {"ListStateMachines": 2}
+    assert lim.stats.snapshot()["calls"] == {"stepfunctions.ListStateMachines": 2}

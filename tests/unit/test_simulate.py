@@ -12,13 +12,14 @@ import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
 
-from collectors import stepfunctions as sf
-from collectors.asl import parse_definition
-from collectors.history import history_event_types, normalize_execution
-from collectors.lake import TABLES, Lake
 from collectors.simulate import GROUND_TRUTH_FILE, World, build_demo, make_plan, records
 from collectors.simulate.build import _days
 from collectors.simulate.definitions import enterprise
+from collectors.stepfunctions import fetch as sf
+from collectors.stepfunctions.normalize import history_event_types, normalize_execution
+from lake.asl import parse_definition
+from lake.store import Lake
+from lake.tables import TABLES
 
 END = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 ARGS = {"days": 14, "executions": 2500, "seed": 11, "end": END}
@@ -277,7 +278,7 @@ def test_events_modes_keep_every_execution_and_fewer_events(tmp_path, mode: str)
 
 
 def test_demo_command_prints_a_summary_and_rejects_a_bad_end(tmp_path, capsys) -> None:
-    from collectors.__main__ import main
+    from stepscope.cli import main
 
     assert main(["demo", "--lake", str(tmp_path / "d"), "--days", "2", "--executions", "300",
                  "--end", "2026-03-01T00:00Z"]) == 0

@@ -17,13 +17,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sla_expected
 from queries_tiny_lake import PAY_A, PAY_B, _ex, t
 
 import queries
-from collectors.lake import SLA_RUNS_COLUMNS, SLA_RUNS_KEY, TERMINAL, Lake
 from collectors.simulate import build_demo
+from lake.derived import SLA_RUNS_COLUMNS, SLA_RUNS_KEY
+from lake.status import TERMINAL
+from lake.store import Lake
+from lake.upgrade import LakeFormatError
 from queries import sla_config, sla_runs
-from queries.api import Queries
 
 END = datetime(2026, 3, 17, 9, 30, tzinfo=UTC)
 CONFIG = sla_config.parse("""
@@ -102,43 +105,14 @@ def lake(tmp_path_factory) -> str:
     return path
 
 
-def _by_rows(monkeypatch) -> None:
-    monkeypatch.setattr(Queries, "_sla_counts_from_runs", lambda self, params, files: None)
-
-
-def _reports(path: str, monkeypatch) -> tuple[list[pd.DataFrame], list[pd.DataFrame], int]:
-    """The CASES from runs and from rows, and how many of the first were counted from runs."""
-    used = []
-    counts = sla_runs.counts
-    monkeypatch.setattr(sla_runs, "counts", lambda *a: used.append(1) or counts(*a))
-    q = queries.connect(path)
-    fast = [q.sla_report(CONFIG, start, END, by=by) for by, start in CASES]
-    with monkeypatch.context() as m:
-        _by_rows(m)
-        slow = [q.sla_report(CONFIG, start, END, by=by) for by, start in CASES]
-    q.close()
-    return fast, slow, len(used)
-
-
-def _same(fast: list[pd.DataFrame], slow: list[pd.DataFrame]) -> None:
-    for a, b in zip(fast, slow, strict=True):
-        assert a["executions"].sum() > 100 and a["p99_ms"].notna().all()
-        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-13)
-
-
-def test_report_from_runs_equals_report_from_rows(lake, monkeypatch):
-    fast, slow, used = _reports(lake, monkeypatch)
-    assert used == len(CASES)
-    _same(fast, slow)
-    # Keys that only the edge days hold, and exclusions: a period of one day and a half.
+def test_report_from_runs_counts_what_the_executions_table_holds(lake):
+    """Whole days from the runs, edge days from SQL: every figure equals pandas over the executions rows."""
     q = queries.connect(lake)
-    start = END - timedelta(days=4, hours=12)
-    a = q.sla_report(CONFIG, start, END - timedelta(days=3), by="state_machine")
-    _by_rows(monkeypatch)
-    b = q.sla_report(CONFIG, start, END - timedelta(days=3), by="state_machine")
+    for by, start in CASES:
+        got = q.sla_report(CONFIG, start, END, by=by)
+        assert got["p99_ms"].notna().all()
+        assert sla_expected.assert_report_matches(got, lake, CONFIG, END, by, start) > 100
     q.close()
-    assert a["excluded"].sum() > 0
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-13)
 
 
 def _facts_files(path: str) -> list[Path]:
@@ -150,29 +124,43 @@ def _rewrite(file: Path, table, runs: list | None) -> None:
     pq.write_table(table.replace_schema_metadata(meta), file)
 
 
-def test_facts_without_runs_are_read_row_by_row(lake, tmp_path, monkeypatch):
-    """A facts file written before the runs were (no footer key): the report reads rows, same figures."""
+def _refused(path: str) -> None:
+    q = queries.connect(path)
+    for by, start in CASES:
+        with pytest.raises(LakeFormatError, match="do not match their footers.*stepscope rebuild-derived"):
+            q.sla_report(CONFIG, start, END, by=by)
+    q.close()
+
+
+def test_facts_without_runs_are_refused(lake, tmp_path):
+    """A facts file without its footer key is not what the writer makes: the report says to rewrite it
+    (rather than count something else), and the rewrite mends it."""
     copy = str(tmp_path / "old")
     shutil.copytree(lake, copy)
     files = _facts_files(copy)
     for f in files[::4]:
         _rewrite(f, pq.read_table(f), None)
-    fast, slow, used = _reports(copy, monkeypatch)
-    assert used == 0
-    _same(fast, slow)
     q = queries.connect(copy)
     assert sla_runs.read_whole_days(q._con.cursor(), [str(f) for f in files]) is None
     assert sla_runs.read_whole_days(q._con.cursor(), [str(f) for f in files[1::4]]) is not None
     q.close()
+    _refused(copy)
+    Lake(copy).rebuild_derived()
+    q = queries.connect(copy)
+    got = q.sla_report(CONFIG, CASES[0][1], END, by=CASES[0][0])
+    q.close()
+    assert sla_expected.assert_report_matches(got, copy, CONFIG, END, CASES[0][0], CASES[0][1]) > 100
 
 
 @pytest.mark.parametrize("damage", ["count", "missing", "order"])
-def test_runs_that_do_not_line_up_are_read_row_by_row(lake, tmp_path, monkeypatch, damage):
+def test_runs_that_do_not_line_up_are_refused(lake, tmp_path, damage):
     """Footer counts off by one, a missing duration the footer does not know of, rows out of order:
-    the runs are not used, and the figures stay right."""
+    the runs are not used, and the report says how to mend the lake."""
     copy = str(tmp_path / damage)
     shutil.copytree(lake, copy)
-    f = _facts_files(copy)[len(_facts_files(copy)) // 2]
+    # A day that every case takes whole (inside every window, not the last).
+    day = (END - timedelta(days=3)).date().isoformat()
+    f = next(f for f in _facts_files(copy) if f.parent.name == f"date={day}")
     table = pq.read_table(f)
     runs = json.loads(pq.read_metadata(f).metadata[SLA_RUNS_KEY])["runs"]
     if damage == "count":
@@ -189,11 +177,10 @@ def test_runs_that_do_not_line_up_are_read_row_by_row(lake, tmp_path, monkeypatc
     q = queries.connect(copy)
     assert sla_runs.read_whole_days(q._con.cursor(), [str(f)]) is None
     q.close()
-    fast, slow, used = _reports(copy, monkeypatch)
-    _same(fast, slow)
+    _refused(copy)
 
 
-def test_missing_durations_count_as_executions_only(tmp_path, monkeypatch):
+def test_missing_durations_count_as_executions_only(tmp_path):
     """Finished executions without a duration count in executions and success, not in latency."""
     lake = Lake(str(tmp_path))
     rows = [_ex(PAY_A, f"a{i}", t(d, 1 + i), "SUCCEEDED" if i % 3 else "FAILED", None if i % 4 == 0 else i * 700)
@@ -204,10 +191,7 @@ def test_missing_durations_count_as_executions_only(tmp_path, monkeypatch):
     q = queries.connect(str(tmp_path))
     start, end = t(1, 0), t(4, 0)
     a = q.sla_report(cfg, start, end, by="state_machine")
-    _by_rows(monkeypatch)
-    b = q.sla_report(cfg, start, end, by="state_machine")
     q.close()
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-13)
     row = a.iloc[0]
     timed = sorted(r["duration_ms"] for r in rows if r["duration_ms"] is not None)
     assert row["executions"] == len(rows) and row["within_threshold"] == sum(d <= 5000 for d in timed)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.lake import utc_date
+from lake.layout import utc_date
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Step Functions fetch: discovery by tag, state machines, executions, histories.
 
 Every function takes its boto3 clients as arguments (nothing is created at import time) and uses
-the SDK paginators. Deciding *what* to fetch against the lake lives in `collectors.collect`.
+the SDK paginators. Deciding *what* to fetch against the lake lives in `collectors.stepfunctions.collect`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from collectors.ratelimit import is_throttle
 
 PAGE_SIZE = 1000
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 EXPIRED_CODE = "ExecutionDoesNotExist"
 # Codes that mean "this caller may not use the tagging API here": discovery falls back.
 TAGGING_UNAVAILABLE = frozenset({

@@ -1,0 +1,95 @@
+"""What a source is: one AWS API family collected into the lake, and what a run hands it.
+
+A source declares its lake tables (specs in `lake/tables.py`), the quotas of the APIs it calls and
+a `collect` function. The run (`collectors.run`) discovers the tagged state machines of each target
+(account × Region), writes them, then asks every enabled source to collect for that target.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors.aws import Target
+from collectors.cursors import Cursors
+from collectors.ratelimit import Quota, QuotaKey
+from lake.store import Lake
+
+
+@dataclass
+class CollectOptions:
+    """What to collect and how hard to push."""
+
+    lake: str = "./lake"
+    sources: list[str] = field(default_factory=list)  # empty = every registered source
+    tag_key: str = "domain"
+    domains: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    role_arns: list[str] = field(default_factory=list)
+    profile: str | None = None
+    include_payloads: bool = False
+    lookback: timedelta = timedelta(hours=1)
+    concurrency: int = 8
+    batch_size: int = 200
+    progress_every: float = 2.0  # seconds between progress lines; 0 = quiet
+
+
+class Progress:
+    """Thread-safe run counters, by name (each source counts what it does; `keys` start at 0)."""
+
+    def __init__(self, keys: tuple[str, ...] = ()) -> None:
+        self._lock = threading.Lock()
+        self.n: Counter[str] = Counter(dict.fromkeys(keys, 0))
+
+    def add(self, key: str, k: int = 1) -> None:
+        with self._lock:
+            self.n[key] += k
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self.n[key]
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.n)
+
+
+@dataclass
+class Context:
+    """What a source gets from the run: the lake, options, counters, cursors, clock and log."""
+
+    lake: Lake
+    opts: CollectOptions
+    progress: Progress
+    cursors: Cursors
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    log: logging.LoggerAdapter[logging.Logger]
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, msg: str) -> None:
+        """An error the run goes on after (one state machine, one log group): counted, logged, summarised."""
+        self.errors.append(msg)
+        self.progress.add("errors")
+        self.log.error("%s", msg)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source: its name on the command line, its tables, its quotas and how it collects."""
+
+    name: str
+    description: str
+    tables: tuple[str, ...]
+    collect: Callable[[Context, Target, list[dict[str, Any]]], None]  # (context, target, state machine rows)
+    counters: tuple[str, ...] = ()  # what it counts in Progress (reported even when 0)
+    quotas: Mapping[QuotaKey, Quota] = field(default_factory=dict)
+    small_region_quotas: Mapping[QuotaKey, Quota] = field(default_factory=dict)
+    progress: Callable[[Progress], str] | None = None  # its part of a progress line
+    summary: Callable[[Mapping[str, int]], list[str]] | None = None  # its lines of the closing summary

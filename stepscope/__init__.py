@@ -1,0 +1,1 @@
+"""The `stepscope` command line (`stepscope.cli`): collect, demo, sla, export-audit, rebuild-derived, serve."""
