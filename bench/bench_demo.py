@@ -60,16 +60,29 @@ def main() -> None:
     lake = args.lake or tempfile.mkdtemp(prefix="stepscope-bench-")
     print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     t0 = time.perf_counter()
-    s = build_demo(lake, days=args.days, executions=args.executions, seed=args.seed, events=args.events,
-                   workers=args.workers, progress=sys.stderr)
+    s = build_demo(
+        lake,
+        days=args.days,
+        executions=args.executions,
+        seed=args.seed,
+        events=args.events,
+        workers=args.workers,
+        progress=sys.stderr,
+    )
     wall = time.perf_counter() - t0
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(s.text())
-    print(f"build: {wall:.1f} s wall, {me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime:.1f} s CPU, "
-          f"{s.executions / wall:,.0f} executions/s")
-    print(f"peak memory: this process {me.ru_maxrss / 1024:.0f} MB, largest worker {kids.ru_maxrss / 1024:.0f} MB")
-    print(f"on disk: {s.bytes_on_disk / 1e6:.1f} MB ({s.bytes_on_disk / max(1, s.executions):.0f} B per execution)")
+    print(
+        f"build: {wall:.1f} s wall, {me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime:.1f} s CPU, "
+        f"{s.executions / wall:,.0f} executions/s"
+    )
+    print(
+        f"peak memory: this process {me.ru_maxrss / 1024:.0f} MB, largest worker {kids.ru_maxrss / 1024:.0f} MB"
+    )
+    print(
+        f"on disk: {s.bytes_on_disk / 1e6:.1f} MB ({s.bytes_on_disk / max(1, s.executions):.0f} B per execution)"
+    )
     if args.executions <= 1_000_000:
         side_by_side(args.executions, args.days, args.seed, args.naive_sample)
     if args.lake is None:

@@ -16,8 +16,13 @@ from collectors.stepfunctions.normalize import event_rows, normalize_execution, 
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 ARN = "arn:aws:states:us-east-1:123456789012:execution:orders:e1"
-SM = {"state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:orders", "name": "orders",
-      "domain": "payments", "account_id": "123456789012", "region": "us-east-1"}
+SM = {
+    "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
+    "name": "orders",
+    "domain": "payments",
+    "account_id": "123456789012",
+    "region": "us-east-1",
+}
 PAYLOAD = json.dumps({"orderId": "o-123", "items": [{"sku": "A1", "qty": 2}], "customer": {"id": "c-9"}})
 
 
@@ -28,8 +33,12 @@ class _Builder:
 
     def add(self, type_: str, prev: int | None, key: str | None = None, **details) -> int:
         eid = len(self.events) + 1
-        ev = {"timestamp": T0 + timedelta(milliseconds=10 * eid), "type": type_, "id": eid,
-              "previousEventId": eid - 1 if prev is None else prev}
+        ev = {
+            "timestamp": T0 + timedelta(milliseconds=10 * eid),
+            "type": type_,
+            "id": eid,
+            "previousEventId": eid - 1 if prev is None else prev,
+        }
         if key:
             if not self.data:
                 details = {k: v for k, v in details.items() if k not in ("input", "output", "parameters")}
@@ -38,38 +47,89 @@ class _Builder:
         return eid
 
     def state(self, typ: str, name: str, prev: int | None, task: bool = False) -> int:
-        e = self.add(f"{typ}StateEntered", prev, "stateEnteredEventDetails", name=name, input=PAYLOAD,
-                     inputDetails={"truncated": False})
+        e = self.add(
+            f"{typ}StateEntered",
+            prev,
+            "stateEnteredEventDetails",
+            name=name,
+            input=PAYLOAD,
+            inputDetails={"truncated": False},
+        )
         if task:
-            self.add("TaskScheduled", e, "taskScheduledEventDetails", resourceType="lambda", resource="invoke",
-                     region="us-east-1", parameters=PAYLOAD, timeoutInSeconds=60)
+            self.add(
+                "TaskScheduled",
+                e,
+                "taskScheduledEventDetails",
+                resourceType="lambda",
+                resource="invoke",
+                region="us-east-1",
+                parameters=PAYLOAD,
+                timeoutInSeconds=60,
+            )
             self.add("TaskStarted", None, "taskStartedEventDetails", resourceType="lambda", resource="invoke")
-            self.add("TaskSucceeded", None, "taskSucceededEventDetails", resourceType="lambda", resource="invoke",
-                     output=PAYLOAD, outputDetails={"truncated": False})
-        return self.add(f"{typ}StateExited", None, "stateExitedEventDetails", name=name, output=PAYLOAD,
-                        outputDetails={"truncated": False})
+            self.add(
+                "TaskSucceeded",
+                None,
+                "taskSucceededEventDetails",
+                resourceType="lambda",
+                resource="invoke",
+                output=PAYLOAD,
+                outputDetails={"truncated": False},
+            )
+        return self.add(
+            f"{typ}StateExited",
+            None,
+            "stateExitedEventDetails",
+            name=name,
+            output=PAYLOAD,
+            outputDetails={"truncated": False},
+        )
 
 
 def realistic(with_data: bool) -> list[dict]:
     """~20 events: 3 Lambda tasks, a Choice, a Pass (a typical exception-triage flow)."""
     b = _Builder(with_data)
-    b.add("ExecutionStarted", 0, "executionStartedEventDetails", input=PAYLOAD, inputDetails={"truncated": False},
-          roleArn="arn:aws:iam::123456789012:role/sfn")
+    b.add(
+        "ExecutionStarted",
+        0,
+        "executionStartedEventDetails",
+        input=PAYLOAD,
+        inputDetails={"truncated": False},
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )
     x = b.state("Task", "Triage", 0, task=True)
     x = b.state("Choice", "Route", x)
     x = b.state("Task", "Resolve", x, task=True)
     x = b.state("Task", "Notify", x, task=True)
     x = b.state("Pass", "Done", x)
-    b.add("ExecutionSucceeded", x, "executionSucceededEventDetails", output=PAYLOAD, outputDetails={"truncated": False})
+    b.add(
+        "ExecutionSucceeded",
+        x,
+        "executionSucceededEventDetails",
+        output=PAYLOAD,
+        outputDetails={"truncated": False},
+    )
     return b.events
 
 
 def big_map(with_data: bool, target: int = 25_000) -> list[dict]:
     """A Map whose iterations run one Pass state each, up to `target` events (the history cap)."""
     b = _Builder(with_data)
-    b.add("ExecutionStarted", 0, "executionStartedEventDetails", input=PAYLOAD, inputDetails={"truncated": False})
-    b.add("MapStateEntered", 0, "stateEnteredEventDetails", name="Items", input=PAYLOAD,
-                            inputDetails={"truncated": False})
+    b.add(
+        "ExecutionStarted",
+        0,
+        "executionStartedEventDetails",
+        input=PAYLOAD,
+        inputDetails={"truncated": False},
+    )
+    b.add(
+        "MapStateEntered",
+        0,
+        "stateEnteredEventDetails",
+        name="Items",
+        input=PAYLOAD,
+        inputDetails={"truncated": False},
+    )
     n = (target - 6) // 4
     started = b.add("MapStateStarted", None, "mapStateStartedEventDetails", length=n)
     last = started
@@ -78,9 +138,21 @@ def big_map(with_data: bool, target: int = 25_000) -> list[dict]:
         x = b.state("Pass", "Price", it)
         last = b.add("MapIterationSucceeded", x, "mapIterationSucceededEventDetails", name="Items", index=i)
     ok = b.add("MapStateSucceeded", last)
-    x = b.add("MapStateExited", ok, "stateExitedEventDetails", name="Items", output="[]",
-              outputDetails={"truncated": False})
-    b.add("ExecutionSucceeded", x, "executionSucceededEventDetails", output="[]", outputDetails={"truncated": False})
+    x = b.add(
+        "MapStateExited",
+        ok,
+        "stateExitedEventDetails",
+        name="Items",
+        output="[]",
+        outputDetails={"truncated": False},
+    )
+    b.add(
+        "ExecutionSucceeded",
+        x,
+        "executionSucceededEventDetails",
+        output="[]",
+        outputDetails={"truncated": False},
+    )
     return b.events
 
 
@@ -93,8 +165,14 @@ def naive_event_rows(events: list[dict]) -> list[dict]:
         if details is not None:
             for k in ("input", "output", "parameters"):
                 details.pop(k, None)
-        rows.append({"execution_arn": ARN, "event_id": ev["id"], "type": ev["type"],
-                     "details_json": json.dumps(details, default=str) if details is not None else None})
+        rows.append(
+            {
+                "execution_arn": ARN,
+                "event_id": ev["id"],
+                "type": ev["type"],
+                "details_json": json.dumps(details, default=str) if details is not None else None,
+            }
+        )
     return rows
 
 
@@ -117,17 +195,27 @@ def rate(fn: Callable[[], object], events_per_call: int, min_seconds: float = 0.
 
 
 def describe(events: list[dict]) -> dict:
-    return {"executionArn": ARN, "name": "e1", "status": "SUCCEEDED", "startDate": T0,
-            "stopDate": events[-1]["timestamp"], "input": PAYLOAD, "inputDetails": {"included": True},
-            "output": PAYLOAD, "outputDetails": {"included": True}, "redriveCount": 0}
+    return {
+        "executionArn": ARN,
+        "name": "e1",
+        "status": "SUCCEEDED",
+        "startDate": T0,
+        "stopDate": events[-1]["timestamp"],
+        "input": PAYLOAD,
+        "inputDetails": {"included": True},
+        "output": PAYLOAD,
+        "outputDetails": {"included": True},
+        "redriveCount": 0,
+    }
 
 
 def _steps(events: list[dict], now: datetime) -> dict[str, Callable[[], object]]:
     ex = describe(events)
     return {
         "normalize_execution": lambda: normalize_execution(ex, events, state_machine=SM, collected_at=now),
-        "state_runs_from_events": lambda: state_runs_from_events(events, execution_arn=ARN,
-                                                                 state_machine_arn=SM["state_machine_arn"]),
+        "state_runs_from_events": lambda: state_runs_from_events(
+            events, execution_arn=ARN, state_machine_arn=SM["state_machine_arn"]
+        ),
         "event_rows": lambda: event_rows(events, execution_arn=ARN),
         "naive event rows (ref)": lambda: naive_event_rows(events),
     }
@@ -137,8 +225,12 @@ def main() -> None:
     now = datetime.now(UTC)
     print(f"load average {os.getloadavg()[0]:.1f}; rates are per CPU second of one core")
     print(f"{'history':<32}{'step':<26}{'events/s':>12}{'µs/event':>10}")
-    for label, events in (("20-event, with data", realistic(True)), ("20-event, no data", realistic(False)),
-                          ("25k-event Map, with data", big_map(True)), ("25k-event Map, no data", big_map(False))):
+    for label, events in (
+        ("20-event, with data", realistic(True)),
+        ("20-event, no data", realistic(False)),
+        ("25k-event Map, with data", big_map(True)),
+        ("25k-event Map, no data", big_map(False)),
+    ):
         n = len(events)
         steps = _steps(events, now)
         for step, fn in steps.items():
@@ -147,8 +239,11 @@ def main() -> None:
     events = realistic(False)
     ex = describe(events)
     per_exec = rate(lambda: normalize_execution(ex, events, state_machine=SM, collected_at=now), 1)
-    print(f"\n100,000 executions x {len(events)} events through normalize_execution: "
-          f"{100_000 / per_exec:.1f} CPU s ({per_exec:,.0f} executions/s)")
+    print(
+        f"\n100,000 executions x {len(events)} events through normalize_execution: "
+        f"{100_000 / per_exec:.1f} CPU s ({per_exec:,.0f} executions/s)"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -49,8 +49,11 @@ def _pick(lake: str) -> dict[str, str]:
     triage = q.triage_list(start, end, limit=1)
     machines = q.sla_report(_slas(), start, end, by="state_machine").sort_values("failed", ascending=False)
     q.close()
-    return {"execution": triage["execution_arn"].iloc[0] if len(triage) else "",
-            "machine": machines["state_machine_name"].iloc[0], "domain": machines["domain"].iloc[0]}
+    return {
+        "execution": triage["execution_arn"].iloc[0] if len(triage) else "",
+        "machine": machines["state_machine_name"].iloc[0],
+        "domain": machines["domain"].iloc[0],
+    }
 
 
 def _slas():
@@ -93,9 +96,11 @@ def main() -> None:
 
     status = data.lake_status()
     executions = int(data.domains()["executions"].sum())
-    print(f"lake {args.lake}: {executions:,} executions in {status.partitions} partitions, "
-          f"period {args.period} ending {data.period_window(args.period)[1]:%Y-%m-%d %H:%M}; "
-          f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"lake {args.lake}: {executions:,} executions in {status.partitions} partitions, "
+        f"period {args.period} ending {data.period_window(args.period)[1]:%Y-%m-%d %H:%M}; "
+        f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}"
+    )
     print(f"first page in a fresh process (connect + metadata): {first:.2f} s\n")
     print(f"{'page':<11} {'cold s (median)':>16} {'cold min':>9} {'warm s':>8}  target {TARGET_S:.0f} s")
     rows = []
@@ -121,10 +126,14 @@ def main() -> None:
         warm = time.perf_counter() - t
         cold = statistics.median(colds)
         rows.append((page, cold))
-        print(f"{page:<11} {cold:>16.3f} {min(colds):>9.3f} {warm:>8.3f}  {'ok' if cold <= TARGET_S else 'OVER'}")
+        print(
+            f"{page:<11} {cold:>16.3f} {min(colds):>9.3f} {warm:>8.3f}  {'ok' if cold <= TARGET_S else 'OVER'}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:.0f} MB; pages over {TARGET_S:.0f} s cold: "
-          f"{', '.join(p for p, c in rows if c > TARGET_S) or 'none'}")
+    print(
+        f"\npeak RSS {peak:.0f} MB; pages over {TARGET_S:.0f} s cold: "
+        f"{', '.join(p for p, c in rows if c > TARGET_S) or 'none'}"
+    )
 
 
 if __name__ == "__main__":

@@ -49,9 +49,21 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
     rng = np.random.default_rng(seed)
     lake = Lake(path)
     machines = [(d, f"{d}-flow-{k}") for d in DOMAINS for k in range(3)]
-    lake.write("state_machines", [{"state_machine_arn": SM + n, "name": n, "domain": d, "type": "STANDARD",
-                                   "account_id": "111122223333", "region": "us-east-1", "definition": "{}"}
-                                  for d, n in machines])
+    lake.write(
+        "state_machines",
+        [
+            {
+                "state_machine_arn": SM + n,
+                "name": n,
+                "domain": d,
+                "type": "STANDARD",
+                "account_id": "111122223333",
+                "region": "us-east-1",
+                "definition": "{}",
+            }
+            for d, n in machines
+        ],
+    )
     per_part = executions // (len(DOMAINS) * days)
     start0 = END - timedelta(days=days)
     serial = 0
@@ -64,10 +76,19 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
             names = np.array([f"{d}-flow-{k}" for k in range(3)], dtype=object)[m_idx]
             start_ms = np.sort(rng.integers(0, 86_400_000, n)) + int(day_start.timestamp() * 1000)
             # bimodal durations: fast path and a slow human/batch path
-            dur = np.where(rng.random(n) < 0.8, rng.lognormal(8, 0.6, n), rng.lognormal(11.5, 0.5, n)).astype(np.int64)
+            dur = np.where(rng.random(n) < 0.8, rng.lognormal(8, 0.6, n), rng.lognormal(11.5, 0.5, n)).astype(
+                np.int64
+            )
             u = rng.random(n)
-            status = np.where(u < 0.02, "FAILED", np.where(u < 0.025, "TIMED_OUT", np.where(u < 0.027, "ABORTED",
-                              np.where(u < 0.03, "RUNNING", "SUCCEEDED")))).astype(object)
+            status = np.where(
+                u < 0.02,
+                "FAILED",
+                np.where(
+                    u < 0.025,
+                    "TIMED_OUT",
+                    np.where(u < 0.027, "ABORTED", np.where(u < 0.03, "RUNNING", "SUCCEEDED")),
+                ),
+            ).astype(object)
             failed = np.isin(status, ["FAILED", "TIMED_OUT", "ABORTED"])
             ids = np.arange(serial, serial + n)
             serial += n
@@ -77,21 +98,40 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
             err_i = rng.integers(0, len(ERRORS), n)
             err = np.where(failed, np.array(ERRORS, dtype=object)[err_i], None)
             fstate = np.where(failed, np.array(STATES, dtype=object)[rng.integers(0, 4, n)], None)
-            cause = pc.if_else(pa.array(failed), pc.binary_join_element_wise(
-                "Request ", pc.cast(pa.array(rng.integers(1, 10**9, n)), pa.string()),
-                " failed for order ", pc.cast(pa.array(ids), pa.string()), ""), pa.scalar(None, pa.string()))
+            cause = pc.if_else(
+                pa.array(failed),
+                pc.binary_join_element_wise(
+                    "Request ",
+                    pc.cast(pa.array(rng.integers(1, 10**9, n)), pa.string()),
+                    " failed for order ",
+                    pc.cast(pa.array(ids), pa.string()),
+                    "",
+                ),
+                pa.scalar(None, pa.string()),
+            )
             running = status == "RUNNING"
             ts = pa.array(start_ms, pa.timestamp("ms", tz="UTC"))
             stop = pa.array(np.where(running, 0, start_ms + dur), pa.timestamp("ms", tz="UTC"), mask=running)
-            t = pa.table({
-                "execution_arn": ex_arn, "state_machine_arn": sm_arn, "state_machine_name": pa.array(names),
-                "account_id": pa.array(["111122223333"] * n), "region": pa.array(["us-east-1"] * n),
-                "name": ex_name, "status": pa.array(status), "start_time": ts, "stop_time": stop,
-                "duration_ms": pa.array(dur, mask=running), "error": pa.array(err, pa.string()),
-                "cause": cause, "failed_state": pa.array(fstate, pa.string()),
-                "redrive_count": pa.array((rng.random(n) < 0.005).astype(np.int32)),
-                "event_count": pa.array(np.full(n, 12, np.int32)), "history_complete": pa.array(np.ones(n, bool)),
-            })
+            t = pa.table(
+                {
+                    "execution_arn": ex_arn,
+                    "state_machine_arn": sm_arn,
+                    "state_machine_name": pa.array(names),
+                    "account_id": pa.array(["111122223333"] * n),
+                    "region": pa.array(["us-east-1"] * n),
+                    "name": ex_name,
+                    "status": pa.array(status),
+                    "start_time": ts,
+                    "stop_time": stop,
+                    "duration_ms": pa.array(dur, mask=running),
+                    "error": pa.array(err, pa.string()),
+                    "cause": cause,
+                    "failed_state": pa.array(fstate, pa.string()),
+                    "redrive_count": pa.array((rng.random(n) < 0.005).astype(np.int32)),
+                    "event_count": pa.array(np.full(n, 12, np.int32)),
+                    "history_complete": pa.array(np.ones(n, bool)),
+                }
+            )
             _write(lake, "executions", t, d, date)
             # three top-level state runs per execution: Validate → Call → Notify
             k = 3
@@ -102,16 +142,22 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
             sr_fail = np.zeros(n * k, bool)
             sr_fail[rep * 0 + np.arange(n * k)] = False
             sr_fail[np.arange(n)[failed] * k + 1] = True
-            sr = pa.table({
-                "execution_arn": pc.take(ex_arn, pa.array(rep)),
-                "entered_event_id": pa.array(np.tile(np.array([2, 5, 8]), n)),
-                "state_machine_arn": pc.take(sm_arn, pa.array(rep)),
-                "state_name": pa.array(st), "state_type": pa.array(["Task"] * (n * k)),
-                "entered_time": pa.array(start_ms[rep] + np.tile([0, 100, 200], n), pa.timestamp("ms", tz="UTC")),
-                "duration_ms": pa.array(sdur), "attempts": pa.array(rng.integers(1, 3, n * k).astype(np.int32)),
-                "status": pa.array(np.where(sr_fail, "FAILED", "SUCCEEDED")),
-                "next_state": pa.array(nxt, pa.string()),
-            })
+            sr = pa.table(
+                {
+                    "execution_arn": pc.take(ex_arn, pa.array(rep)),
+                    "entered_event_id": pa.array(np.tile(np.array([2, 5, 8]), n)),
+                    "state_machine_arn": pc.take(sm_arn, pa.array(rep)),
+                    "state_name": pa.array(st),
+                    "state_type": pa.array(["Task"] * (n * k)),
+                    "entered_time": pa.array(
+                        start_ms[rep] + np.tile([0, 100, 200], n), pa.timestamp("ms", tz="UTC")
+                    ),
+                    "duration_ms": pa.array(sdur),
+                    "attempts": pa.array(rng.integers(1, 3, n * k).astype(np.int32)),
+                    "status": pa.array(np.where(sr_fail, "FAILED", "SUCCEEDED")),
+                    "next_state": pa.array(nxt, pa.string()),
+                }
+            )
             _write(lake, "state_runs", sr, d, date)
     lake.write_meta(source="demo")
     lake.rebuild_derived()  # written straight to files above, so the derived tables are made here
@@ -119,11 +165,18 @@ def build_columnar(path: str, executions: int, days: int = 90, seed: int = 7) ->
 
 def _write(lake: Lake, table: str, t: pa.Table, domain: str, date: str) -> None:
     schema = TABLES[table].schema
-    cols = [t.column(f.name).cast(f.type) if f.name in t.column_names else pa.nulls(len(t), f.type) for f in schema]
+    cols = [
+        t.column(f.name).cast(f.type) if f.name in t.column_names else pa.nulls(len(t), f.type)
+        for f in schema
+    ]
     path = lake.path(partition_dir(table, domain, date))
     os.makedirs(path, exist_ok=True)
-    pq.write_table(pa.Table.from_arrays(cols, schema=schema), f"{path}/part-0.parquet", compression="zstd",
-                   row_group_size=128 * 1024)
+    pq.write_table(
+        pa.Table.from_arrays(cols, schema=schema),
+        f"{path}/part-0.parquet",
+        compression="zstd",
+        row_group_size=128 * 1024,
+    )
 
 
 def build_simulated(path: str, executions: int) -> None:
@@ -135,8 +188,11 @@ def build_simulated(path: str, executions: int) -> None:
 # -- one measurement, run in a fresh process ---------------------------------------------------------
 def questions(lake: str) -> dict[str, str]:
     """Question name → Python expression over `q` (queries) and `cfg`; periods relative to the lake end."""
-    info = json.loads(subprocess.run([sys.executable, __file__, "--probe", lake], capture_output=True, text=True,
-                                     check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--probe", lake], capture_output=True, text=True, check=True
+        ).stdout
+    )
     sm = info["sm"]
     return {
         "lake_info": "q.lake_info()",
@@ -172,9 +228,11 @@ def questions(lake: str) -> dict[str, str]:
 _IN30 = "(X.start_time >= S30) & (X.start_time < E)"
 _IN7 = "(X.start_time >= S7) & (X.start_time < E)"
 _R7 = "R[(R.entered_time >= S7) & (R.entered_time < E) & (R.state_machine_arn == SMA)]"
-_SLA = ("f = X[{w} & X.status.isin(TERM)]; f.groupby({by}).agg(n=('status', 'size'), "
-        "ok=('status', lambda s: (s == 'SUCCEEDED').sum()), "
-        "p=('duration_ms', lambda s: s.quantile([.5, .95, .99]).tolist()))")
+_SLA = (
+    "f = X[{w} & X.status.isin(TERM)]; f.groupby({by}).agg(n=('status', 'size'), "
+    "ok=('status', lambda s: (s == 'SUCCEEDED').sum()), "
+    "p=('duration_ms', lambda s: s.quantile([.5, .95, .99]).tolist()))"
+)
 NAIVE = {
     "lake_info": "ex(['start_time', 'domain']); (len(X), X.start_time.min(), X.start_time.max(), X.domain.nunique())",
     "domains": "ex(['domain']); X.groupby('domain').size()",
@@ -182,20 +240,20 @@ NAIVE = {
     "sla_report(machine)": "ex(SLA); " + _SLA.format(w=_IN30, by="'state_machine_arn'"),
     "sla_report(rolling)": "ex(SLA); " + _SLA.format(w=_IN30, by="'state_machine_arn'"),
     "sla_attainment_series": f"ex(SLA); f = X[{_IN30} & X.status.isin(TERM) & (X.domain == D)]; "
-                             "f.groupby(f.start_time.dt.floor('D')).agg(n=('status', 'size'), "
-                             "p95=('duration_ms', lambda s: s.quantile(.95)))",
+    "f.groupby(f.start_time.dt.floor('D')).agg(n=('status', 'size'), "
+    "p95=('duration_ms', lambda s: s.quantile(.95)))",
     "budget_burndown": f"ex(SLA); f = X[{_IN30} & X.status.isin(TERM) & (X.domain == D)]; "
-                       "f.groupby(f.start_time.dt.floor('D')).status.apply(lambda s: (s != 'SUCCEEDED').sum()).cumsum()",
+    "f.groupby(f.start_time.dt.floor('D')).status.apply(lambda s: (s != 'SUCCEEDED').sum()).cumsum()",
     "burn_rate_alerts": "ex(SLA); f = X[(X.start_time >= E - timedelta(days=3)) & (X.start_time < E) & X.status.isin(TERM)]; "
-                        "[f[f.start_time >= E - timedelta(seconds=w)].groupby(['domain', 'state_machine_arn']).size() "
-                        "for w in (300, 1800, 3600, 21600, 259200)]",
+    "[f[f.start_time >= E - timedelta(seconds=w)].groupby(['domain', 'state_machine_arn']).size() "
+    "for w in (300, 1800, 3600, 21600, 259200)]",
     "failures_by_machine_hour": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; "
-                                "f.groupby([f.state_machine_arn, f.start_time.dt.hour]).size()",
+    "f.groupby([f.state_machine_arn, f.start_time.dt.hour]).size()",
     "failures_by_state_day": f"ex(FAILS); f = X[{_IN30} & X.status.isin(FAIL) & (X.domain == D)]; "
-                             "f.groupby([f.start_time.dt.floor('D'), f.failed_state]).size()",
+    "f.groupby([f.start_time.dt.floor('D'), f.failed_state]).size()",
     "failures_by_error_machine": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; f.groupby(['error', 'state_machine_arn']).size()",
     "error_groups": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL) & (X.domain == D)]; "
-                    "f.assign(p=f.cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['error', 'failed_state', 'p']).size()",
+    "f.assign(p=f.cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['error', 'failed_state', 'p']).size()",
     "triage_list(100)": f"ex(None); f = X[{_IN7} & X.status.isin(FAIL)]; f.nlargest(100, 'start_time')",
     "execution(arn)": "ex(None); X[X.execution_arn == ARN]",
     "execution(arn, hints)": "ex(None); X[X.execution_arn == ARN]",
@@ -205,10 +263,10 @@ NAIVE = {
     "state_durations": f"sr(); f = {_R7}; f.groupby('state_name').duration_ms.quantile([.5, .9, .95, .99])",
     "audit_rows(30d, page 1)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn']).head(1000)",
     "audit_rows(30d, mid page)": "ex(None); X[(X.domain == D) & (X.start_time > E - timedelta(days=15)) & (X.start_time < E)]"
-                                 ".sort_values(['start_time', 'execution_arn']).head(1000)",
+    ".sort_values(['start_time', 'execution_arn']).head(1000)",
     "audit_count(30d)": f"ex(['domain', 'start_time']); int(((X.domain == D) & {_IN30}).sum())",
     "audit_export(30d)": f"ex(None); X[(X.domain == D) & {_IN30}].sort_values(['start_time', 'execution_arn'])"
-                         ".to_csv(TMP + '/naive.csv', index=False)",
+    ".to_csv(TMP + '/naive.csv', index=False)",
 }
 
 PRELUDE = """
@@ -222,7 +280,9 @@ import atexit, shutil, tempfile
 TMP = tempfile.mkdtemp(prefix='bench-queries-'); atexit.register(shutil.rmtree, TMP, True)
 """
 
-RUN_FAST = PRELUDE + """
+RUN_FAST = (
+    PRELUDE
+    + """
 import os
 t0 = time.perf_counter()
 import queries
@@ -236,8 +296,11 @@ print(json.dumps({"first_ms": (t2 - t1) * 1000, "warm_ms": (t3 - t2) * 1000, "co
                   "load": os.getloadavg()[0],
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+)
 
-RUN_NAIVE = PRELUDE + """
+RUN_NAIVE = (
+    PRELUDE
+    + """
 import pandas as pd
 X = R = None
 SLA = ['domain', 'state_machine_arn', 'status', 'start_time', 'duration_ms']
@@ -254,13 +317,21 @@ EXPR
 t2 = time.perf_counter()
 print(json.dumps({"ms": (t2 - t1) * 1000, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+)
 
 
 def run(code: str, lake: str, info: str, *extra: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, lake, info, *extra], capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    out = subprocess.run(
+        [sys.executable, "-c", code, lake, info, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
     if out.returncode:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+        return {
+            "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
+        }
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -273,16 +344,30 @@ def probe(lake: str) -> None:
     dom = q.domains().sort_values("executions").iloc[-1]["domain"]
     tl = q.triage_list(end - timedelta(days=10), end, domain=dom, limit=1)
     ex = q.execution(tl["execution_arn"].iloc[0])
-    print(json.dumps({"end": end.isoformat(), "domain": dom, "arn": ex["execution_arn"], "sm": ex["state_machine_arn"],
-                      "day": str(ex["date"]), "executions": info["executions"]}))
+    print(
+        json.dumps(
+            {
+                "end": end.isoformat(),
+                "domain": dom,
+                "arn": ex["execution_arn"],
+                "sm": ex["state_machine_arn"],
+                "day": str(ex["date"]),
+                "executions": info["executions"],
+            }
+        )
+    )
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--lake", default="/tmp/stepscope-bench-lake")
     p.add_argument("--executions", type=int, default=10_000_000)
-    p.add_argument("--builder", choices=("simulate", "columnar"), default="simulate",
-                   help="how to build a missing lake (default: the demo simulator)")
+    p.add_argument(
+        "--builder",
+        choices=("simulate", "columnar"),
+        default="simulate",
+        help="how to build a missing lake (default: the demo simulator)",
+    )
     p.add_argument("--config", default=os.path.join(ROOT, "slas.yaml"))
     p.add_argument("--no-naive", action="store_true", help="skip the pandas side (it reads whole tables)")
     p.add_argument("--only", help="regular expression: run only the questions whose name matches")
@@ -301,10 +386,14 @@ def main() -> None:
     info = qs.pop("_info")
     if a.only:
         qs = {k: v for k, v in qs.items() if re.search(a.only, k)}
-    print(f"lake {a.lake}: {json.loads(info)['executions']:,} executions; {os.cpu_count()} cores; "
-          f"load average {_load()} at start")
-    head = (f"{'question':26} {'first ms':>8} {'warm ms':>8} {'peak MiB':>8} {'rows':>7} {'load':>5} | "
-            f"{'naive ms':>8} {'naive MiB':>9} {'speed-up':>8}")
+    print(
+        f"lake {a.lake}: {json.loads(info)['executions']:,} executions; {os.cpu_count()} cores; "
+        f"load average {_load()} at start"
+    )
+    head = (
+        f"{'question':26} {'first ms':>8} {'warm ms':>8} {'peak MiB':>8} {'rows':>7} {'load':>5} | "
+        f"{'naive ms':>8} {'naive MiB':>9} {'speed-up':>8}"
+    )
     print(head + "\n" + "-" * len(head), flush=True)
     for name, expr in qs.items():
         # Each repeat is a fresh process; the median damps the noise of a shared machine.
@@ -325,11 +414,13 @@ def main() -> None:
             else:
                 line += f" {naive['ms']:8.0f} {naive['peak_mib']:9.0f} {naive['ms'] / first:7.1f}×"
         print(line, flush=True)
-    print(f"first = first call in a fresh process after connect (median of {a.repeat}); warm = the same call again; "
-          f"peak = max RSS of that process (Python + pandas + DuckDB); load = 1-min load average when it ran; "
-          f"naive = pandas reads the whole table, then filters; speed-up = naive ms / first ms.\n"
-          f"load average {_load()} at end, {time.strftime('%F %T')}; "
-          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s CPU in children")
+    print(
+        f"first = first call in a fresh process after connect (median of {a.repeat}); warm = the same call again; "
+        f"peak = max RSS of that process (Python + pandas + DuckDB); load = 1-min load average when it ran; "
+        f"naive = pandas reads the whole table, then filters; speed-up = naive ms / first ms.\n"
+        f"load average {_load()} at end, {time.strftime('%F %T')}; "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.0f} s CPU in children"
+    )
 
 
 def _load() -> str:

@@ -41,7 +41,9 @@ def base_session(profile: str | None = None) -> boto3.Session:
 
 def assume_role(session: boto3.Session, role_arn: str, region: str | None = None) -> boto3.Session:
     """A session with the temporary credentials of `role_arn` (session name "stepscope")."""
-    sts = session.client("sts", region_name=region or session.region_name or "us-east-1", config=client_config())
+    sts = session.client(
+        "sts", region_name=region or session.region_name or "us-east-1", config=client_config()
+    )
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
     return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],

@@ -22,10 +22,18 @@ from typing import Any
 Quota = tuple[float, float]
 QuotaKey = tuple[str, str]
 LARGE_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
-THROTTLE_CODES = frozenset({
-    "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
-    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
-})
+THROTTLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,9 @@ class RateLimiter:
                 if q is None:
                     return None
                 burst, rate = q
-                self._buckets[key] = TokenBucket(max(1.0, burst * self.margin), rate * self.margin,
-                                                 clock=self._clock)
+                self._buckets[key] = TokenBucket(
+                    max(1.0, burst * self.margin), rate * self.margin, clock=self._clock
+                )
             return self._buckets[key]
 
     def acquire(self, account: str, region: str, service: str, operation: str) -> float:

@@ -45,14 +45,22 @@ class Summary:
         return (self.finished_at - self.started_at).total_seconds()
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.counts, "seconds": round(self.seconds, 3), "api": self.api, "discovery": self.discovery,
-                "sources": [s.name for s in self.sources], "errors": self.errors}
+        return {
+            **self.counts,
+            "seconds": round(self.seconds, 3),
+            "api": self.api,
+            "discovery": self.discovery,
+            "sources": [s.name for s in self.sources],
+            "errors": self.errors,
+        }
 
     def text(self) -> str:
         """Human summary for the end of a run."""
         c, api = self.counts, self.api
         calls = ", ".join(f"{k} {v}" for k, v in api["calls"].items()) or "none"
-        lines = [f"collect: {c.get('machines', 0)} state machines, sources {', '.join(s.name for s in self.sources)}"]
+        lines = [
+            f"collect: {c.get('machines', 0)} state machines, sources {', '.join(s.name for s in self.sources)}"
+        ]
         for s in self.sources:
             lines += [f"  {line}" for line in (s.summary(c) if s.summary else [])]
         lines += [
@@ -87,17 +95,27 @@ class Run:
         lake = Lake(opts.lake)
         # The lake stores milliseconds; a finer clock would make Arrow refuse the cast.
         counters = ("machines", "errors", *(k for s in self.sources for k in s.counters))
-        self.ctx = Context(lake=lake, opts=opts, progress=Progress(counters), cursors=Cursors(lake),
-                           now=lambda: _to_ms(now()), sleep=sleep,
-                           log=logging.LoggerAdapter(log, {"run_id": self.run_id}))
+        self.ctx = Context(
+            lake=lake,
+            opts=opts,
+            progress=Progress(counters),
+            cursors=Cursors(lake),
+            now=lambda: _to_ms(now()),
+            sleep=sleep,
+            log=logging.LoggerAdapter(log, {"run_id": self.run_id}),
+        )
         self.discovery: dict[str, str] = {}
 
     def run(self) -> Summary:
         """Collect every target; per-machine API errors are recorded and the run goes on."""
         ctx = self.ctx
         started = ctx.now()
-        ctx.log.info("collect into %s: sources %s, %d target(s)", self.opts.lake,
-                     ", ".join(s.name for s in self.sources), len(self.targets))
+        ctx.log.info(
+            "collect into %s: sources %s, %d target(s)",
+            self.opts.lake,
+            ", ".join(s.name for s in self.sources),
+            len(self.targets),
+        )
         if not (ctx.lake.read_meta() or {}).get("source"):
             ctx.lake.write_meta(source="aws")
         stop = threading.Event()
@@ -112,12 +130,28 @@ class Run:
             if ticker.is_alive():
                 ticker.join()
         finished = ctx.now()
-        summary = Summary(self.run_id, started, finished, ctx.progress.snapshot(), self.limiter.stats.snapshot(),
-                          self.discovery, ctx.errors, self.sources)
-        ctx.lake.write("collection_runs", [{
-            "run_id": self.run_id, "started_at": started, "finished_at": finished, "source": "aws",
-            "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
-        }])
+        summary = Summary(
+            self.run_id,
+            started,
+            finished,
+            ctx.progress.snapshot(),
+            self.limiter.stats.snapshot(),
+            self.discovery,
+            ctx.errors,
+            self.sources,
+        )
+        ctx.lake.write(
+            "collection_runs",
+            [
+                {
+                    "run_id": self.run_id,
+                    "started_at": started,
+                    "finished_at": finished,
+                    "source": "aws",
+                    "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
+                }
+            ],
+        )
         ctx.log.info("collect done in %.1f s: %d error(s)", summary.seconds, len(ctx.errors))
         return summary
 
@@ -126,9 +160,12 @@ class Run:
         while not stop.wait(self.opts.progress_every):
             stats = self.limiter.stats.snapshot()
             calls = sum(stats["calls"].values())
-            parts = [f"machines {p.get('machines')}", *(s.progress(p) for s in self.sources if s.progress),
-                     f"{calls / max(time.monotonic() - t0, 1e-9):.0f} calls/s",
-                     f"throttles {sum(stats['throttles'].values())}"]
+            parts = [
+                f"machines {p.get('machines')}",
+                *(s.progress(p) for s in self.sources if s.progress),
+                f"{calls / max(time.monotonic() - t0, 1e-9):.0f} calls/s",
+                f"throttles {sum(stats['throttles'].values())}",
+            ]
             line = "[collect] " + "  ".join(parts)
             if self.err is not None:
                 print(line, file=self.err, flush=True)
@@ -144,15 +181,15 @@ class Run:
         for m in found:
             desc = sf.describe_state_machine(t.sfn, m.arn)
             if desc is not None:
-                machines.append(sf.state_machine_row(desc, m, self.opts.tag_key, t.account_id, t.region,
-                                                     collected_at))
+                machines.append(
+                    sf.state_machine_row(desc, m, self.opts.tag_key, t.account_id, t.region, collected_at)
+                )
         if machines:
             ctx.lake.write("state_machines", machines)
         ctx.progress.add("machines", len(machines))
         ctx.log.info("%s/%s: %d tagged state machine(s) (%s)", t.account_id, t.region, len(machines), how)
         for source in self.sources:
             source.collect(ctx, t, machines)
-
 
 
 def _to_ms(ts: datetime) -> datetime:
@@ -174,6 +211,7 @@ def collect(
     if limiter is None:
         limiter = targets[0].limiter if targets else RateLimiter()
     if targets is None:
-        targets = make_targets(opts.regions, opts.role_arns, limiter, profile=opts.profile,
-                               pool=max(10, opts.concurrency + 2))
+        targets = make_targets(
+            opts.regions, opts.role_arns, limiter, profile=opts.profile, pool=max(10, opts.concurrency + 2)
+        )
     return Run(opts, targets, limiter, err=err).run()

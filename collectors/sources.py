@@ -6,12 +6,7 @@ from __future__ import annotations
 from collectors import stepfunctions
 from collectors.source import Source
 
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        stepfunctions.SOURCE,
-    )
-}
+SOURCES: dict[str, Source] = {s.name: s for s in (stepfunctions.SOURCE,)}
 
 
 def enabled(names: list[str] | None) -> list[Source]:

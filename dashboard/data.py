@@ -114,8 +114,16 @@ class LakeStatus:
 def lake_status() -> LakeStatus:
     """The lake's metadata and extent (missing lake → exists=False)."""
     e = extent(lake_uri())  # metadata and a folder listing: no database, no scan
-    return LakeStatus(uri=e.uri, exists=e.exists, source=(e.meta or {}).get("source"), partitions=len(e.days),
-                      newest_day=e.newest_day, meta=e.meta, error=e.error, format_error=e.format_error)
+    return LakeStatus(
+        uri=e.uri,
+        exists=e.exists,
+        source=(e.meta or {}).get("source"),
+        partitions=len(e.days),
+        newest_day=e.newest_day,
+        meta=e.meta,
+        error=e.error,
+        format_error=e.format_error,
+    )
 
 
 def period_window(period: str) -> tuple[datetime, datetime]:
@@ -159,10 +167,12 @@ def sla_report(start: datetime, end: datetime, by: str = "domain", domain: str |
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def sla_attainment_series(start: datetime, end: datetime, grain: str, domain: str | None,
-                          machine_arn: str | None) -> pd.DataFrame:
-    return _q().sla_attainment_series(slas(), start, end, grain=grain, domain=domain,
-                                      state_machine_arn=machine_arn)
+def sla_attainment_series(
+    start: datetime, end: datetime, grain: str, domain: str | None, machine_arn: str | None
+) -> pd.DataFrame:
+    return _q().sla_attainment_series(
+        slas(), start, end, grain=grain, domain=domain, state_machine_arn=machine_arn
+    )
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -182,8 +192,9 @@ def failures_by_machine_hour(start: datetime, end: datetime, domain: str | None)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def failures_by_state_day(start: datetime, end: datetime, domain: str | None,
-                          machine_arn: str | None) -> pd.DataFrame:
+def failures_by_state_day(
+    start: datetime, end: datetime, domain: str | None, machine_arn: str | None
+) -> pd.DataFrame:
     return _q().failures_by_state_day(start, end, domain, machine_arn)
 
 
@@ -198,8 +209,9 @@ def error_groups(start: datetime, end: datetime, domain: str | None, machine_arn
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def triage_list(start: datetime, end: datetime, domain: str | None, machine_arn: str | None,
-                limit: int = 100) -> pd.DataFrame:
+def triage_list(
+    start: datetime, end: datetime, domain: str | None, machine_arn: str | None, limit: int = 100
+) -> pd.DataFrame:
     return _q().triage_list(start, end, domain, machine_arn, limit=limit)
 
 

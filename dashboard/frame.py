@@ -32,11 +32,15 @@ def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
 def no_data(status: data.LakeStatus) -> None:
     """The page shown instead of charts when the lake is missing, empty, out of reach or in an older format."""
     if status.format_error:
-        st.error(f"The lake at `{status.uri}` cannot be shown by this version of Stepscope.",
-                 icon=":material/upgrade:")
+        st.error(
+            f"The lake at `{status.uri}` cannot be shown by this version of Stepscope.",
+            icon=":material/upgrade:",
+        )
         st.text(status.format_error)
-        st.markdown("Run the command above where the collector runs (it rewrites the lake's derived tables "
-                    "and nothing else), then reload this page.")
+        st.markdown(
+            "Run the command above where the collector runs (it rewrites the lake's derived tables "
+            "and nothing else), then reload this page."
+        )
         return
     if status.error:
         st.error(f"Cannot read the lake at `{status.uri}`.", icon=":material/cloud_off:")
@@ -65,6 +69,9 @@ def status_badge(status: str | None) -> None:
     from dashboard.components.charts import status_words
 
     colour = {"OK": "green", "WARNING": "orange", "BREACHED": "red"}.get(status or "", "gray")
-    icon = {"OK": ":material/check_circle:", "WARNING": ":material/warning:",
-            "BREACHED": ":material/error:"}.get(status or "", ":material/help:")
+    icon = {
+        "OK": ":material/check_circle:",
+        "WARNING": ":material/warning:",
+        "BREACHED": ":material/error:",
+    }.get(status or "", ":material/help:")
     st.badge(status_words(status), color=colour, icon=icon)

@@ -29,7 +29,9 @@ def machine_labels(machines: pd.DataFrame) -> dict[str, str]:
     counts = machines["name"].value_counts()
     labels = {}
     for r in machines.itertuples():
-        labels[r.state_machine_arn] = r.name if counts[r.name] == 1 else f"{r.name} ({r.region}, {r.account_id})"
+        labels[r.state_machine_arn] = (
+            r.name if counts[r.name] == 1 else f"{r.name} ({r.region}, {r.account_id})"
+        )
     return labels
 
 
@@ -41,14 +43,25 @@ def render() -> Filters:
     machines = data.state_machines()
     domains = sorted(set(machines["domain"].dropna()))
     with st.sidebar:
-        dom = st.selectbox("Domain", [ALL, *domains], key="domain", bind="query-params",
-                           format_func=lambda d: d or "All domains")
+        dom = st.selectbox(
+            "Domain",
+            [ALL, *domains],
+            key="domain",
+            bind="query-params",
+            format_func=lambda d: d or "All domains",
+        )
         in_scope = machines if not dom else machines[machines["domain"] == dom]
         names = machine_labels(in_scope)
-        st.selectbox("State machine", [ALL, *sorted(names, key=lambda a: names[a])], key="machine",
-                     bind="query-params", format_func=lambda a: names.get(a, a) if a else "All state machines")
-        st.segmented_control("Period", list(PERIODS), key="period", default=DEFAULT_PERIOD, required=True,
-                             bind="query-params")
+        st.selectbox(
+            "State machine",
+            [ALL, *sorted(names, key=lambda a: names[a])],
+            key="machine",
+            bind="query-params",
+            format_func=lambda a: names.get(a, a) if a else "All state machines",
+        )
+        st.segmented_control(
+            "Period", list(PERIODS), key="period", default=DEFAULT_PERIOD, required=True, bind="query-params"
+        )
         f = current()
         start, end = data.period_window(f.period)
         st.caption(f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC")

@@ -29,8 +29,9 @@ def pages() -> dict[str, list[st.Page]]:
             st.Page(p / "failures.py", title="Failures", icon=":material/crisis_alert:", url_path="failures"),
             st.Page(p / "flows.py", title="Flows", icon=":material/account_tree:", url_path="flows"),
             st.Page(p / "execution.py", title="Execution", icon=":material/search:", url_path=EXECUTION),
-            st.Page(p / "health.py", title="Collection health", icon=":material/monitor_heart:",
-                    url_path="health"),
+            st.Page(
+                p / "health.py", title="Collection health", icon=":material/monitor_heart:", url_path="health"
+            ),
         ],
     }
 

@@ -30,20 +30,71 @@ STREAM_BATCH_ROWS = 10_000
 AUDIT_CHUNK_DAYS = 7
 # How far back the triage list looks first, before reading the whole period.
 TRIAGE_FIRST_LOOK = timedelta(days=1)
-TS_COLUMNS = ("start_time", "stop_time", "first_seen", "last_seen", "ts", "bucket", "entered_time",
-              "exited_time", "timestamp", "redrive_date", "watermark", "last_collected_at", "collected_at",
-              "creation_date", "first_start", "last_start", "day")
+TS_COLUMNS = (
+    "start_time",
+    "stop_time",
+    "first_seen",
+    "last_seen",
+    "ts",
+    "bucket",
+    "entered_time",
+    "exited_time",
+    "timestamp",
+    "redrive_date",
+    "watermark",
+    "last_collected_at",
+    "collected_at",
+    "creation_date",
+    "first_start",
+    "last_start",
+    "day",
+)
 
 
-_ZERO_COLUMNS = ("executions", "succeeded", "failed", "first_attempt_succeeded", "redriven", "within_threshold",
-                 "excluded")
+_ZERO_COLUMNS = (
+    "executions",
+    "succeeded",
+    "failed",
+    "first_attempt_succeeded",
+    "redriven",
+    "within_threshold",
+    "excluded",
+)
 REPORT_COLUMNS = [
-    "key", "domain", "state_machine_arn", "state_machine_name", "period_start", "period_end", "executions",
-    "succeeded", "failed", "first_attempt_succeeded", "redriven", "success_rate", "first_attempt_success_rate",
-    "p50_ms", "p95_ms", "p99_ms", "within_threshold", "within_threshold_share", "excluded", "success_objective",
-    "latency_threshold_ms", "latency_objective", "latency_p95_max_ms", "window", "min_executions", "attainment",
-    "budget_total", "budget_consumed", "budget_remaining", "latency_budget_total", "latency_budget_consumed",
-    "latency_budget_remaining", "status", "owner",
+    "key",
+    "domain",
+    "state_machine_arn",
+    "state_machine_name",
+    "period_start",
+    "period_end",
+    "executions",
+    "succeeded",
+    "failed",
+    "first_attempt_succeeded",
+    "redriven",
+    "success_rate",
+    "first_attempt_success_rate",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "within_threshold",
+    "within_threshold_share",
+    "excluded",
+    "success_objective",
+    "latency_threshold_ms",
+    "latency_objective",
+    "latency_p95_max_ms",
+    "window",
+    "min_executions",
+    "attainment",
+    "budget_total",
+    "budget_consumed",
+    "budget_remaining",
+    "latency_budget_total",
+    "latency_budget_consumed",
+    "latency_budget_remaining",
+    "status",
+    "owner",
 ]
 
 
@@ -73,8 +124,12 @@ def _period(start: datetime | date, end: datetime | date) -> dict[str, Any]:
 def _exclusion_params(config: SlaConfig, period: dict[str, Any]) -> dict[str, Any]:
     """The maintenance windows that overlap the period (the others cannot hold any of its executions)."""
     ex = [x for x in config.exclusions if x.start < period["end"] and x.end > period["start"]]
-    return {"xd": [x.domain for x in ex], "xm": [x.state_machine for x in ex],
-            "xs": [x.start for x in ex], "xe": [x.end for x in ex]}
+    return {
+        "xd": [x.domain for x in ex],
+        "xm": [x.state_machine for x in ex],
+        "xs": [x.start for x in ex],
+        "xe": [x.end for x in ex],
+    }
 
 
 class Queries:
@@ -92,7 +147,9 @@ class Queries:
         self._con = duckdb.connect(config=config)
         # Set after connecting: these need the bundled icu/parquet extensions loaded first.
         self._con.execute("SET TimeZone = 'UTC'")  # hour(), date_trunc() and dates are UTC, like the lake
-        self._con.execute("SET parquet_metadata_cache = true")  # footers are read once per file, not per query
+        self._con.execute(
+            "SET parquet_metadata_cache = true"
+        )  # footers are read once per file, not per query
         self._locations: dict[str, tuple[str, date]] = {}
         if not self.lake.local:
             # s3:// files are read through the lake's own S3 filesystem (the AWS credential chain and
@@ -136,24 +193,41 @@ class Queries:
         df = self._run(name, **params).df()
         for col in df.columns:
             if col in TS_COLUMNS and pd.api.types.is_datetime64_any_dtype(df[col]):
-                df[col] = df[col].dt.tz_convert("UTC") if df[col].dt.tz is not None else df[col].dt.tz_localize("UTC")
+                df[col] = (
+                    df[col].dt.tz_convert("UTC")
+                    if df[col].dt.tz is not None
+                    else df[col].dt.tz_localize("UTC")
+                )
         return df
 
-    def _derived_partitions(self, derived: str, period: dict[str, Any], domain: str | None) -> list[tuple[str, str]]:
+    def _derived_partitions(
+        self, derived: str, period: dict[str, Any], domain: str | None
+    ) -> list[tuple[str, str]]:
         """(domain, day) of each executions partition of the period's days, of one domain (None = all),
         every one of which has its `derived` partition (LakeFormatError if one is missing)."""
         d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
         have = set(self.lake.partitions(derived, d0, d1))
-        out = [(dom, day) for dom, day in self.lake.partitions("executions", d0, d1) if domain is None or dom == domain]
+        out = [
+            (dom, day)
+            for dom, day in self.lake.partitions("executions", d0, d1)
+            if domain is None or dom == domain
+        ]
         missing = [k for k in out if k not in have]
         if missing:
-            raise LakeFormatError(f"{len(missing)} executions partition(s) of {self.lake.uri} have no {derived} "
-                                  f"(the first: {missing[0][0]} {missing[0][1]}): run "
-                                  f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them")
+            raise LakeFormatError(
+                f"{len(missing)} executions partition(s) of {self.lake.uri} have no {derived} "
+                f"(the first: {missing[0][0]} {missing[0][1]}): run "
+                f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them"
+            )
         return out
 
-    def _sla_files(self, period: dict[str, Any], starts: dict[str, set[date]], edge_days: list[date],
-                   domain: str | None = None) -> dict[str, list[str]]:
+    def _sla_files(
+        self,
+        period: dict[str, Any],
+        starts: dict[str, set[date]],
+        edge_days: list[date],
+        domain: str | None = None,
+    ) -> dict[str, list[str]]:
         """The sla_facts files an SLA read takes, as the sla_rows parameters whole_files (days taken whole)
         and edge_files (edge days), given the window start days of each domain's keys (`starts`; none =
         the period's start). Edge days: `edge_days` and the days a key's window starts on. Days before
@@ -170,13 +244,19 @@ class Queries:
                 whole.append(self.lake.partition_file("sla_facts", dom, day))
                 whole_domains.append(dom)
         facts = self.source.empty_file("sla_facts")
-        return {"whole_files": whole or [facts], "edge_files": edge or [facts], "whole_domains": whole_domains}
+        return {
+            "whole_files": whole or [facts],
+            "edge_files": edge or [facts],
+            "whole_domains": whole_domains,
+        }
 
     def _failure_files(self, period: dict[str, Any], domain: str | None = None) -> dict[str, list[str]]:
         """The `failures` partitions of the period's days (the failed_executions parameter failure_files),
         of one domain (None = all)."""
-        files = [self.lake.partition_file("failures", dom, day)
-                 for dom, day in self._derived_partitions("failures", period, domain)]
+        files = [
+            self.lake.partition_file("failures", dom, day)
+            for dom, day in self._derived_partitions("failures", period, domain)
+        ]
         return {"failure_files": files or [self.source.empty_file("failures")]}
 
     def _failures(self, name: str, period: dict[str, Any], domain: str | None, **params: Any) -> pd.DataFrame:
@@ -191,9 +271,14 @@ class Queries:
     def lake_info(self) -> dict[str, Any]:
         """Source ('demo'/'aws', None without a lake), tables present, execution counts and time span."""
         meta = self.lake.read_meta()
-        dates = sorted({d for _, d in self.lake.partitions("executions")}) if self.source.present("executions") else []
-        row = self._run("lake_summary", first_date=dates[0] if dates else None,
-                        last_date=dates[-1] if dates else None).fetchone()
+        dates = (
+            sorted({d for _, d in self.lake.partitions("executions")})
+            if self.source.present("executions")
+            else []
+        )
+        row = self._run(
+            "lake_summary", first_date=dates[0] if dates else None, last_date=dates[-1] if dates else None
+        ).fetchone()
         assert row is not None
         return {
             "uri": self.lake.uri,
@@ -216,36 +301,52 @@ class Queries:
         return self._df("state_machines", domain=domain)
 
     # -- SLA -------------------------------------------------------------------------------------
-    def _objectives(self, config: SlaConfig, by: str, domain: str | None) -> tuple[dict[str, Objective], pd.DataFrame]:
+    def _objectives(
+        self, config: SlaConfig, by: str, domain: str | None
+    ) -> tuple[dict[str, Objective], pd.DataFrame]:
         """Objective per report key (domain name or machine ARN) for every key the lake knows."""
-        machines = pd.DataFrame(self._run("machine_names", domain=domain).fetchall(),
-                                columns=["state_machine_arn", "name", "domain"])
+        machines = pd.DataFrame(
+            self._run("machine_names", domain=domain).fetchall(),
+            columns=["state_machine_arn", "name", "domain"],
+        )
         if by == "domain":
             keys = set(machines["domain"].dropna()) | set(config.domains)
             if domain is not None:
                 keys = {domain}
             return {k: config.for_domain(k) for k in keys}, machines
-        return {r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
-                for r in machines.itertuples()}, machines
+        return {
+            r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
+            for r in machines.itertuples()
+        }, machines
 
     def _sla_counts(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]]:
         """The sla_report counts: the days taken whole from their runs (sla_runs), the edge rows from SQL."""
         whole = files["whole_files"] if files["whole_domains"] else []
         read = sla_runs.read_whole_days(self._con.cursor(), whole)
         if read is None:
-            raise LakeFormatError(f"the sla_facts of {self.lake.uri} do not match their footers: run "
-                                  f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them")
+            raise LakeFormatError(
+                f"the sla_facts of {self.lake.uri} do not match their footers: run "
+                f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them"
+            )
         # The edge rows only: the whole days are counted from their runs, so sla_rows gets none of them.
-        edge = self._con.cursor().sql(load_sql("sla_edge_rows"), params=self._bind(
-            "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}))
+        edge = self._con.cursor().sql(
+            load_sql("sla_edge_rows"),
+            params=self._bind(
+                "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}
+            ),
+        )
         default = params["thr_default_ms"]
-        thresholds = {k: default if ms is None else ms for k, ms in zip(params["thr_keys"], params["thr_ms"],
-                                                                         strict=True)}
-        return sla_runs.counts(params["by_machine"], files["whole_domains"], *read, edge.to_arrow_table(),
-                               thresholds, default)
+        thresholds = {
+            k: default if ms is None else ms
+            for k, ms in zip(params["thr_keys"], params["thr_ms"], strict=True)
+        }
+        return sla_runs.counts(
+            params["by_machine"], files["whole_domains"], *read, edge.to_arrow_table(), thresholds, default
+        )
 
-    def _threshold_params(self, objectives: dict[str, Objective], default: Objective,
-                          since: dict[str, datetime] | None = None) -> dict[str, Any]:
+    def _threshold_params(
+        self, objectives: dict[str, Objective], default: Objective, since: dict[str, datetime] | None = None
+    ) -> dict[str, Any]:
         keys = sorted(objectives)
         return {
             "thr_keys": keys,
@@ -254,8 +355,14 @@ class Queries:
             "thr_default_ms": _ms(default.latency_threshold_s),
         }
 
-    def sla_report(self, config: SlaConfig, start: datetime | date | None = None, end: datetime | date | None = None,
-                   by: str = "domain", domain: str | None = None) -> pd.DataFrame:
+    def sla_report(
+        self,
+        config: SlaConfig,
+        start: datetime | date | None = None,
+        end: datetime | date | None = None,
+        by: str = "domain",
+        domain: str | None = None,
+    ) -> pd.DataFrame:
         """One row per domain (or state machine): volumes, success, latency, budget, status.
 
         Columns: key, domain, state_machine_arn, state_machine_name, executions, succeeded, failed,
@@ -286,21 +393,31 @@ class Queries:
         # The window start days of the keys each domain's partitions hold.
         starts: dict[str, set[date]] = {}
         for key, ts in since.items():
-            for dom in ([key] if by == "domain" else [doms.get(key)]):
+            for dom in [key] if by == "domain" else [doms.get(key)]:
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
         files = self._sla_files(period, starts, _edge_dates(period, exclusions), domain)
         params = {"by_machine": by == "state_machine", "domain": domain, **period, **thresholds, **exclusions}
         rows = self._sla_counts(params, files)
         # Without a start only keys with an objective are reported (each over its window).
-        records = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
-                   for r in rows if start is not None or r["key"] in since]
+        records = [
+            {**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
+            for r in rows
+            if start is not None or r["key"] in since
+        ]
         # Keys with an objective but no executions still get a row (INSUFFICIENT_DATA).
         seen = {r["key"] for r in records}
         for key in sorted(k for k in objectives if k not in seen):
-            records.append({"key": key, "domain": key if by == "domain" else doms.get(key),
-                            "state_machine_arn": None if by == "domain" else key,
-                            "state_machine_name": None if by == "domain" else names.get(key),
-                            **dict.fromkeys(_ZERO_COLUMNS, 0), "period_start": since[key], "period_end": end_ts})
+            records.append(
+                {
+                    "key": key,
+                    "domain": key if by == "domain" else doms.get(key),
+                    "state_machine_arn": None if by == "domain" else key,
+                    "state_machine_name": None if by == "domain" else names.get(key),
+                    **dict.fromkeys(_ZERO_COLUMNS, 0),
+                    "period_start": since[key],
+                    "period_end": end_ts,
+                }
+            )
         out = []
         for r in records:
             fig = sla.evaluate(r, objectives.get(r["key"], config.defaults))
@@ -309,9 +426,15 @@ class Queries:
             out.append({**r, **fig})
         return pd.DataFrame(out, columns=REPORT_COLUMNS).sort_values("key", ignore_index=True)
 
-    def sla_attainment_series(self, config: SlaConfig, start: datetime | date, end: datetime | date,
-                              grain: str = "day", domain: str | None = None,
-                              state_machine_arn: str | None = None) -> pd.DataFrame:
+    def sla_attainment_series(
+        self,
+        config: SlaConfig,
+        start: datetime | date,
+        end: datetime | date,
+        grain: str = "day",
+        domain: str | None = None,
+        state_machine_arn: str | None = None,
+    ) -> pd.DataFrame:
         """Per day/week/month: executions, success rate (eventual and first attempt), share within the
         latency threshold, the objectives, and whether each bucket met them."""
         if grain not in ("day", "week", "month"):
@@ -321,17 +444,27 @@ class Queries:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start, end)
         exclusions = _exclusion_params(config, period)
-        df = self._df("sla_series", grain=grain, domain=domain, state_machine_arn=state_machine_arn,
-                      thr_ms=_ms(obj.latency_threshold_s), **period, **exclusions,
-                      **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
+        df = self._df(
+            "sla_series",
+            grain=grain,
+            domain=domain,
+            state_machine_arn=state_machine_arn,
+            thr_ms=_ms(obj.latency_threshold_s),
+            **period,
+            **exclusions,
+            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain),
+        )
         df["success_objective"] = obj.success
         df["latency_objective"] = obj.latency_objective
         df["success_met"] = df["success_rate"] >= obj.success
-        df["latency_met"] = (df["within_threshold_share"] >= obj.latency_objective
-                             if obj.latency_objective else None)
+        df["latency_met"] = (
+            df["within_threshold_share"] >= obj.latency_objective if obj.latency_objective else None
+        )
         return df
 
-    def _scope_objective(self, config: SlaConfig, domain: str | None, state_machine_arn: str | None) -> Objective:
+    def _scope_objective(
+        self, config: SlaConfig, domain: str | None, state_machine_arn: str | None
+    ) -> Objective:
         if state_machine_arn:
             m = self.state_machines()
             row = m[m["state_machine_arn"] == state_machine_arn]
@@ -340,8 +473,13 @@ class Queries:
             return config.for_machine(state_machine_arn, name, dom)
         return config.for_domain(domain) if domain else config.defaults
 
-    def budget_burndown(self, config: SlaConfig, end: datetime | date, domain: str | None = None,
-                        state_machine_arn: str | None = None) -> pd.DataFrame:
+    def budget_burndown(
+        self,
+        config: SlaConfig,
+        end: datetime | date,
+        domain: str | None = None,
+        state_machine_arn: str | None = None,
+    ) -> pd.DataFrame:
         """Error budget left over the SLA window ending at `end`, one point per day.
 
         Columns: ts (end of the day, or `end`), executions, failed (cumulative), budget_total (failures
@@ -355,8 +493,14 @@ class Queries:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start_ts, end_ts)
         exclusions = _exclusion_params(config, period)
-        df = self._df("budget_burndown", domain=domain, state_machine_arn=state_machine_arn, **period, **exclusions,
-                      **self._sla_files(period, {}, _edge_dates(period, exclusions), domain))
+        df = self._df(
+            "budget_burndown",
+            domain=domain,
+            state_machine_arn=state_machine_arn,
+            **period,
+            **exclusions,
+            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain),
+        )
         total = int(df["executions"].iloc[-1]) if len(df) else 0
         allowed = (1 - obj.success) * total
         df["budget_total"] = allowed
@@ -365,8 +509,9 @@ class Queries:
         df["ideal_remaining"] = [1 - (t - start_ts).total_seconds() / span for t in df["ts"]]
         return df
 
-    def burn_rate_alerts(self, config: SlaConfig, now: datetime | date | None = None,
-                         domain: str | None = None) -> pd.DataFrame:
+    def burn_rate_alerts(
+        self, config: SlaConfig, now: datetime | date | None = None, domain: str | None = None
+    ) -> pd.DataFrame:
         """SRE-workbook multiwindow burn-rate alerts per domain and per state machine.
 
         One row per scope × rule: domain, state_machine_arn (None for the domain row),
@@ -378,53 +523,101 @@ class Queries:
         longest = max(r.long_window_s for r in sla.BURN_RULES)
         windows = sorted({w for r in sla.BURN_RULES for w in (r.long_window_s, r.short_window_s)})
         period = _period(now_ts - timedelta(seconds=longest), now_ts)
-        counts = self._df("burn_rates", domain=domain, window_starts=[now_ts - timedelta(seconds=w) for w in windows],
-                          **period, **_exclusion_params(config, period))
+        counts = self._df(
+            "burn_rates",
+            domain=domain,
+            window_starts=[now_ts - timedelta(seconds=w) for w in windows],
+            **period,
+            **_exclusion_params(config, period),
+        )
         rows = []
         for r in counts.to_dict("records"):
             machine = None if _isna(r["state_machine_arn"]) else r["state_machine_arn"]  # NaN in a domain row
-            obj = (config.for_domain(r["domain"]) if machine is None
-                   else config.for_machine(machine, r["state_machine_name"], r["domain"]))
+            obj = (
+                config.for_domain(r["domain"])
+                if machine is None
+                else config.for_machine(machine, r["state_machine_name"], r["domain"])
+            )
             window_s = (now_ts - obj.window_start(now_ts)).total_seconds()
             by_window = {w: (r["executions"][i], r["failed"][i]) for i, w in enumerate(windows)}
             for rule in sla.BURN_RULES:
                 (ln, lf), (sn, sf) = by_window[rule.long_window_s], by_window[rule.short_window_s]
                 threshold = rule.threshold(window_s)
                 long_burn, short_burn = sla.burn_rate(lf, ln, obj.success), sla.burn_rate(sf, sn, obj.success)
-                rows.append({
-                    "domain": r["domain"], "state_machine_arn": machine,
-                    "state_machine_name": r["state_machine_name"] if machine else None,
-                    "severity": rule.severity,
-                    "long_window": _span(rule.long_window_s), "short_window": _span(rule.short_window_s),
-                    "threshold": round(threshold, 6), "long_executions": ln, "long_failed": lf,
-                    "long_burn": long_burn, "short_executions": sn, "short_failed": sf, "short_burn": short_burn,
-                    "firing": bool(long_burn is not None and short_burn is not None
-                                   and long_burn >= threshold and short_burn >= threshold),
-                })
-        cols = ["domain", "state_machine_arn", "state_machine_name", "severity", "long_window", "short_window",
-                "threshold", "long_executions", "long_failed", "long_burn", "short_executions", "short_failed",
-                "short_burn", "firing"]
+                rows.append(
+                    {
+                        "domain": r["domain"],
+                        "state_machine_arn": machine,
+                        "state_machine_name": r["state_machine_name"] if machine else None,
+                        "severity": rule.severity,
+                        "long_window": _span(rule.long_window_s),
+                        "short_window": _span(rule.short_window_s),
+                        "threshold": round(threshold, 6),
+                        "long_executions": ln,
+                        "long_failed": lf,
+                        "long_burn": long_burn,
+                        "short_executions": sn,
+                        "short_failed": sf,
+                        "short_burn": short_burn,
+                        "firing": bool(
+                            long_burn is not None
+                            and short_burn is not None
+                            and long_burn >= threshold
+                            and short_burn >= threshold
+                        ),
+                    }
+                )
+        cols = [
+            "domain",
+            "state_machine_arn",
+            "state_machine_name",
+            "severity",
+            "long_window",
+            "short_window",
+            "threshold",
+            "long_executions",
+            "long_failed",
+            "long_burn",
+            "short_executions",
+            "short_failed",
+            "short_burn",
+            "firing",
+        ]
         return pd.DataFrame(rows, columns=cols)
 
     # -- failures --------------------------------------------------------------------------------
-    def failures_by_machine_hour(self, start: datetime | date, end: datetime | date,
-                                 domain: str | None = None) -> pd.DataFrame:
+    def failures_by_machine_hour(
+        self, start: datetime | date, end: datetime | date, domain: str | None = None
+    ) -> pd.DataFrame:
         """Heatmap cells [state_machine_arn, state_machine_name, domain, hour (0-23 UTC), failures]."""
         return self._failures("failures_by_machine_hour", _period(start, end), domain)
 
-    def failures_by_state_day(self, start: datetime | date, end: datetime | date, domain: str | None = None,
-                              state_machine_arn: str | None = None) -> pd.DataFrame:
+    def failures_by_state_day(
+        self,
+        start: datetime | date,
+        end: datetime | date,
+        domain: str | None = None,
+        state_machine_arn: str | None = None,
+    ) -> pd.DataFrame:
         """Heatmap cells [day, failed_state, failures] (the state where failed executions stopped)."""
-        return self._failures("failures_by_state_day", _period(start, end), domain,
-                              state_machine_arn=state_machine_arn)
+        return self._failures(
+            "failures_by_state_day", _period(start, end), domain, state_machine_arn=state_machine_arn
+        )
 
-    def failures_by_error_machine(self, start: datetime | date, end: datetime | date,
-                                  domain: str | None = None) -> pd.DataFrame:
+    def failures_by_error_machine(
+        self, start: datetime | date, end: datetime | date, domain: str | None = None
+    ) -> pd.DataFrame:
         """Heatmap cells [error, state_machine_arn, state_machine_name, failures]."""
         return self._failures("failures_by_error_machine", _period(start, end), domain)
 
-    def error_groups(self, start: datetime | date, end: datetime | date, domain: str | None = None,
-                     state_machine_arn: str | None = None, lookback_days: int = 30) -> pd.DataFrame:
+    def error_groups(
+        self,
+        start: datetime | date,
+        end: datetime | date,
+        domain: str | None = None,
+        state_machine_arn: str | None = None,
+        lookback_days: int = 30,
+    ) -> pd.DataFrame:
         """Failures grouped by signature (error + failed state + normalised cause), biggest first.
 
         Columns: signature, error, failed_state, cause_pattern, sample_cause, count, machines,
@@ -434,13 +627,25 @@ class Queries:
         """
         p = _period(start, end)
         lookback = _period(p["start"] - timedelta(days=lookback_days), p["end"])
-        df = self._df("error_groups", domain=domain, state_machine_arn=state_machine_arn, **p,
-                      lookback_start=lookback["start"], **self._failure_files(lookback, domain))
+        df = self._df(
+            "error_groups",
+            domain=domain,
+            state_machine_arn=state_machine_arn,
+            **p,
+            lookback_start=lookback["start"],
+            **self._failure_files(lookback, domain),
+        )
         df["trend"] = [_trend(list(d)) for d in df["daily"]]
         return df
 
-    def triage_list(self, start: datetime | date, end: datetime | date, domain: str | None = None,
-                    state_machine_arn: str | None = None, limit: int = 100) -> pd.DataFrame:
+    def triage_list(
+        self,
+        start: datetime | date,
+        end: datetime | date,
+        domain: str | None = None,
+        state_machine_arn: str | None = None,
+        limit: int = 100,
+    ) -> pd.DataFrame:
         """Most recent failed/timed-out/aborted executions with failed state, error, cause, duration, redrive."""
         period = _period(start, end)
         args: dict[str, Any] = {"state_machine_arn": state_machine_arn, "limit": int(limit)}
@@ -454,7 +659,9 @@ class Queries:
         return self._failures("triage_list", period, domain, **args)
 
     # -- one execution ---------------------------------------------------------------------------
-    def execution(self, arn: str, domain: str | None = None, day: date | None = None) -> dict[str, Any] | None:
+    def execution(
+        self, arn: str, domain: str | None = None, day: date | None = None
+    ) -> dict[str, Any] | None:
         """One execution's row (with `domain` and `date`), or None. `domain`/`day` hints make it faster;
         without them the machine's domain (from the ARN) narrows the search."""
         if domain is None:
@@ -477,53 +684,82 @@ class Queries:
     def execution_state_runs(self, arn: str) -> pd.DataFrame:
         """The execution's state runs in event order (Map/Parallel children carry parent_state, iteration)."""
         loc = self._locate(arn)
-        return self._df("execution_state_runs", execution_arn=arn, domain=loc[0] if loc else None,
-                        day=loc[1] if loc else None)
+        return self._df(
+            "execution_state_runs",
+            execution_arn=arn,
+            domain=loc[0] if loc else None,
+            day=loc[1] if loc else None,
+        )
 
     def execution_events(self, arn: str) -> pd.DataFrame:
         """The execution's history events in id order."""
         loc = self._locate(arn)
-        return self._df("execution_events", execution_arn=arn, domain=loc[0] if loc else None,
-                        day=loc[1] if loc else None)
+        return self._df(
+            "execution_events", execution_arn=arn, domain=loc[0] if loc else None, day=loc[1] if loc else None
+        )
 
     # -- flow of one state machine ---------------------------------------------------------------
-    def _flow(self, name: str, state_machine_arn: str, start: datetime | date, end: datetime | date,
-              **extra: Any) -> pd.DataFrame:
-        return self._df(name, state_machine_arn=state_machine_arn,
-                        domain=self._machine_domain(state_machine_arn), **_period(start, end), **extra)
+    def _flow(
+        self, name: str, state_machine_arn: str, start: datetime | date, end: datetime | date, **extra: Any
+    ) -> pd.DataFrame:
+        return self._df(
+            name,
+            state_machine_arn=state_machine_arn,
+            domain=self._machine_domain(state_machine_arn),
+            **_period(start, end),
+            **extra,
+        )
 
-    def flow_states(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+    def flow_states(
+        self, state_machine_arn: str, start: datetime | date, end: datetime | date
+    ) -> pd.DataFrame:
         """Per state: visits, executions, failures, caught, retries, p50_ms, p95_ms (state runs entered in the period)."""
         return self._flow("flow_states", state_machine_arn, start, end)
 
-    def flow_edges(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+    def flow_edges(
+        self, state_machine_arn: str, start: datetime | date, end: datetime | date
+    ) -> pd.DataFrame:
         """Transitions taken: [parent_state, from_state, to_state, count]."""
         return self._flow("flow_edges", state_machine_arn, start, end)
 
-    def flow_paths(self, state_machine_arn: str, start: datetime | date, end: datetime | date,
-                   limit: int = 10) -> pd.DataFrame:
+    def flow_paths(
+        self, state_machine_arn: str, start: datetime | date, end: datetime | date, limit: int = 10
+    ) -> pd.DataFrame:
         """Most common top-level paths: [path (states joined by ' → '), states, executions, share, failed,
         sample_execution_arn]."""
         return self._flow("flow_paths", state_machine_arn, start, end, limit=int(limit))
 
-    def state_durations(self, state_machine_arn: str, start: datetime | date, end: datetime | date) -> pd.DataFrame:
+    def state_durations(
+        self, state_machine_arn: str, start: datetime | date, end: datetime | date
+    ) -> pd.DataFrame:
         """Per state: runs, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms (exact)."""
         return self._flow("state_durations", state_machine_arn, start, end)
 
     # -- audit and operations --------------------------------------------------------------------
-    def _audit_params(self, domain: str, start: datetime | date, end: datetime | date,
-                      config: SlaConfig | None) -> dict[str, Any]:
+    def _audit_params(
+        self, domain: str, start: datetime | date, end: datetime | date, config: SlaConfig | None
+    ) -> dict[str, Any]:
         from queries import sla_config
 
         config = config or sla_config.default()
         objectives, _ = self._objectives(config, "state_machine", domain)
         period = _period(start, end)
-        return {"domain": domain, **period, **self._threshold_params(objectives, config.for_domain(domain)),
-                **_exclusion_params(config, period)}
+        return {
+            "domain": domain,
+            **period,
+            **self._threshold_params(objectives, config.for_domain(domain)),
+            **_exclusion_params(config, period),
+        }
 
-    def audit_rows(self, domain: str, start: datetime | date, end: datetime | date,
-                   config: SlaConfig | None = None, limit: int = AUDIT_PAGE_ROWS,
-                   after: tuple[datetime, str] | None = None) -> pd.DataFrame:
+    def audit_rows(
+        self,
+        domain: str,
+        start: datetime | date,
+        end: datetime | date,
+        config: SlaConfig | None = None,
+        limit: int = AUDIT_PAGE_ROWS,
+        after: tuple[datetime, str] | None = None,
+    ) -> pd.DataFrame:
         """One page of the audit rows of a domain's executions started in the period, in
         (start_time, execution_arn) order: the first `limit` rows, or the first after `after`
         (the start_time and execution_arn of the previous page's last row).
@@ -533,8 +769,10 @@ class Queries:
         AUDIT_PAGE_MAX rows: a whole period is read with `audit_batches` (streamed), as the export does.
         """
         if not 0 <= int(limit) <= AUDIT_PAGE_MAX:
-            raise ValueError(f"limit must be between 0 and {AUDIT_PAGE_MAX}, got {limit} "
-                             "(read a whole period with audit_batches)")
+            raise ValueError(
+                f"limit must be between 0 and {AUDIT_PAGE_MAX}, got {limit} "
+                "(read a whole period with audit_batches)"
+            )
         params = self._audit_params(domain, start, end, config)
         after_ts, after_arn = (None, None) if after is None else (_utc(after[0], "after"), str(after[1]))
         if after_ts is not None and after_ts > params["start"]:  # earlier partitions cannot hold the page
@@ -546,8 +784,14 @@ class Queries:
         row = self._run("audit_count", domain=domain, **_period(start, end)).fetchone()
         return int(row[0]) if row else 0
 
-    def audit_batches(self, domain: str, start: datetime | date, end: datetime | date,
-                      config: SlaConfig | None = None, batch_rows: int = STREAM_BATCH_ROWS) -> pa.RecordBatchReader:
+    def audit_batches(
+        self,
+        domain: str,
+        start: datetime | date,
+        end: datetime | date,
+        config: SlaConfig | None = None,
+        batch_rows: int = STREAM_BATCH_ROWS,
+    ) -> pa.RecordBatchReader:
         """`audit_rows` as Arrow record batches of at most `batch_rows` rows, read as they are consumed
         (what the export writes from, so a long period never sits in memory whole)."""
         if int(batch_rows) < 1:
@@ -555,12 +799,21 @@ class Queries:
         params = self._audit_params(domain, start, end, config)
         # A few UTC days (whole partitions) at a time: the chunks' start times do not overlap, so their
         # sorted rows in chunk order are the whole period's order, and only one chunk is sorted in memory.
-        readers = (self._stream("audit_rows", int(batch_rows), **{**params, **_period(a, b)}, limit=None,
-                                after_ts=None, after_arn=None)
-                   for a, b in _days(params["start"], params["end"], AUDIT_CHUNK_DAYS))
+        readers = (
+            self._stream(
+                "audit_rows",
+                int(batch_rows),
+                **{**params, **_period(a, b)},
+                limit=None,
+                after_ts=None,
+                after_arn=None,
+            )
+            for a, b in _days(params["start"], params["end"], AUDIT_CHUNK_DAYS)
+        )
         first = next(readers)  # the schema; later days are queried only when reached
-        return pa.RecordBatchReader.from_batches(first.schema,
-                                                 itertools.chain.from_iterable(itertools.chain([first], readers)))
+        return pa.RecordBatchReader.from_batches(
+            first.schema, itertools.chain.from_iterable(itertools.chain([first], readers))
+        )
 
     def collection_health(self, now: datetime | date | None = None) -> pd.DataFrame:
         """Per state machine: last_collected_at, watermark, open_executions, incomplete_histories,

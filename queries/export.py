@@ -23,13 +23,28 @@ import pyarrow.compute as pc
 MANIFEST_SUFFIX = ".manifest.json"
 # CSV header → audit_rows column
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("account", "account_id"), ("region", "region"), ("domain", "domain"),
-    ("state_machine_arn", "state_machine_arn"), ("version_arn", "state_machine_version_arn"),
-    ("alias_arn", "state_machine_alias_arn"), ("execution_arn", "execution_arn"), ("name", "name"),
-    ("status", "status"), ("start", "start_time"), ("stop", "stop_time"), ("duration_ms", "duration_ms"),
-    ("error", "error"), ("cause", "cause"), ("failed_state", "failed_state"), ("redrive_count", "redrive_count"),
-    ("input_sha256", "input_sha256"), ("output_sha256", "output_sha256"), ("trace_id", "trace_id"),
-    ("event_count", "event_count"), ("history_complete", "history_complete"), ("sla_met", "sla_met"),
+    ("account", "account_id"),
+    ("region", "region"),
+    ("domain", "domain"),
+    ("state_machine_arn", "state_machine_arn"),
+    ("version_arn", "state_machine_version_arn"),
+    ("alias_arn", "state_machine_alias_arn"),
+    ("execution_arn", "execution_arn"),
+    ("name", "name"),
+    ("status", "status"),
+    ("start", "start_time"),
+    ("stop", "stop_time"),
+    ("duration_ms", "duration_ms"),
+    ("error", "error"),
+    ("cause", "cause"),
+    ("failed_state", "failed_state"),
+    ("redrive_count", "redrive_count"),
+    ("input_sha256", "input_sha256"),
+    ("output_sha256", "output_sha256"),
+    ("trace_id", "trace_id"),
+    ("event_count", "event_count"),
+    ("history_complete", "history_complete"),
+    ("sla_met", "sla_met"),
 )
 # A spreadsheet treats a cell starting with these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -231,8 +246,12 @@ def _write_streamed(path: Path, chunks: Iterable[tuple[bytes, int]]) -> tuple[in
     return n, h.hexdigest()
 
 
-def export_audit(rows: pd.DataFrame | Iterable[pa.RecordBatch], out: str | os.PathLike[str],
-                 arguments: dict[str, Any], generated_at: datetime | None = None) -> dict[str, Any]:
+def export_audit(
+    rows: pd.DataFrame | Iterable[pa.RecordBatch],
+    out: str | os.PathLike[str],
+    arguments: dict[str, Any],
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
     """Write the CSV and its manifest; return the manifest.
 
     `rows` is a DataFrame of audit rows, or Arrow record batches of them (e.g. `Queries.audit_batches`),
@@ -244,14 +263,18 @@ def export_audit(rows: pd.DataFrame | Iterable[pa.RecordBatch], out: str | os.Pa
         "file": out.name,
         "rows": count,
         "sha256": digest,
-        "arguments": {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in arguments.items()},
+        "arguments": {
+            k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in arguments.items()
+        },
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
         "previous_file": prev[1]["file"] if prev else None,
         "previous_sha256": prev[1]["sha256"] if prev else None,
         "previous_manifest_sha256": hashlib.sha256(prev[0].read_bytes()).hexdigest() if prev else None,
     }
-    write_atomic(out.with_name(out.name + MANIFEST_SUFFIX),
-                 (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(
+        out.with_name(out.name + MANIFEST_SUFFIX),
+        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+    )
     return manifest
 
 

@@ -16,8 +16,13 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"""arn:aws[A-Za-z-]*:[^\s"',;)\]}]+"""), "<arn>"),
     (re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"), "<uuid>"),
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<ts>"),
-    (re.compile(r"\b(0x)?[0-9A-Fa-f]*[0-9][0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*\b"
-                r"|\b(0x)?[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*[0-9][0-9A-Fa-f]*\b"), "<hex>"),
+    (
+        re.compile(
+            r"\b(0x)?[0-9A-Fa-f]*[0-9][0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*\b"
+            r"|\b(0x)?[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*[0-9][0-9A-Fa-f]*\b"
+        ),
+        "<hex>",
+    ),
     (re.compile(r"\d+(\.\d+)?"), "<n>"),
     (re.compile(r"\s+"), " "),
 )

@@ -65,8 +65,11 @@ def evaluate(counts: dict[str, Any], obj: Objective) -> dict[str, Any]:
     within = counts.get("within_threshold")
     if obj.latency_threshold_s and obj.latency_objective and within is not None:
         late = n - int(within)
-        out.update(latency_budget_total=(1 - obj.latency_objective) * n, latency_budget_consumed=late,
-                   latency_budget_remaining=budget_remaining(late, n, obj.latency_objective))
+        out.update(
+            latency_budget_total=(1 - obj.latency_objective) * n,
+            latency_budget_consumed=late,
+            latency_budget_remaining=budget_remaining(late, n, obj.latency_objective),
+        )
     out["status"] = status(out, n, counts.get("p95_ms"), obj)
     return out
 
@@ -76,7 +79,9 @@ def status(fig: dict[str, Any], n: int, p95_ms: float | None, obj: Objective) ->
     if n < obj.min_executions:
         return INSUFFICIENT_DATA
     remaining = [r for r in (fig["budget_remaining"], fig["latency_budget_remaining"]) if r is not None]
-    p95_over = obj.latency_p95_max_s is not None and p95_ms is not None and p95_ms > obj.latency_p95_max_s * 1000
+    p95_over = (
+        obj.latency_p95_max_s is not None and p95_ms is not None and p95_ms > obj.latency_p95_max_s * 1000
+    )
     # A small tolerance: exactly on the objective (e.g. 90 of 100 at 90%) is met, despite float rounding.
     if p95_over or any(r < -1e-9 for r in remaining):
         return BREACHED

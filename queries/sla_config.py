@@ -34,8 +34,15 @@ import yaml
 
 WINDOWS = ("7d", "28d", "30d", "calendar_month")
 _TOP_KEYS = ("version", "defaults", "domains", "state_machines")
-_OBJ_KEYS = ("success_objective", "latency", "window", "min_executions", "warning_budget_remaining",
-             "owner", "exclusions")
+_OBJ_KEYS = (
+    "success_objective",
+    "latency",
+    "window",
+    "min_executions",
+    "warning_budget_remaining",
+    "owner",
+    "exclusions",
+)
 _LAT_KEYS = ("threshold_s", "objective", "p95_max_s")
 _EXCL_KEYS = ("start", "end", "reason")
 DEFAULT_PATH_ENV = "STEPSCOPE_SLAS"
@@ -50,8 +57,8 @@ class Exclusion:
     start: datetime
     end: datetime
     reason: str = ""
-    domain: str | None = None          # None: every domain
-    state_machine: str | None = None   # name or ARN; None: every machine of the scope
+    domain: str | None = None  # None: every domain
+    state_machine: str | None = None  # name or ARN; None: every machine of the scope
 
 
 @dataclass(frozen=True)
@@ -134,8 +141,13 @@ def parse(text: str, source: str = "<string>") -> SlaConfig:
     for name, obj in domains.items():
         _check_latency_pair(v, obj, f"domains.{name}")
     _check_latency_pair(v, defaults, "defaults")
-    return SlaConfig(source=source, defaults=defaults, domains=domains, machine_overrides=machines,
-                     exclusions=tuple(exclusions))
+    return SlaConfig(
+        source=source,
+        defaults=defaults,
+        domains=domains,
+        machine_overrides=machines,
+        exclusions=tuple(exclusions),
+    )
 
 
 def _check_latency_pair(v: _Validator, obj: Objective, path: str) -> None:
@@ -156,11 +168,14 @@ class _Validator:
         if allowed is not None:
             for key in value:
                 if key not in allowed:
-                    self.fail(f"{path}.{key}" if path else str(key), f"unknown key; allowed: {', '.join(allowed)}")
+                    self.fail(
+                        f"{path}.{key}" if path else str(key), f"unknown key; allowed: {', '.join(allowed)}"
+                    )
         return value
 
-    def objective(self, body: Any, path: str, exclusions: list[Exclusion], domain: str | None,
-                  machine: str | None) -> dict[str, Any]:
+    def objective(
+        self, body: Any, path: str, exclusions: list[Exclusion], domain: str | None, machine: str | None
+    ) -> dict[str, Any]:
         """Validated overrides of one objective block (only the keys present)."""
         body = self.mapping(body, path, _OBJ_KEYS)
         out: dict[str, Any] = {}
@@ -176,7 +191,9 @@ class _Validator:
                 out["latency_p95_max_s"] = self.positive(lat["p95_max_s"], f"{path}.latency.p95_max_s")
         if "window" in body:
             if body["window"] not in WINDOWS:
-                self.fail(f"{path}.window", f"{body['window']!r} is not a window; allowed: {', '.join(WINDOWS)}")
+                self.fail(
+                    f"{path}.window", f"{body['window']!r} is not a window; allowed: {', '.join(WINDOWS)}"
+                )
             out["window"] = body["window"]
         if "min_executions" in body:
             n = body["min_executions"]
@@ -185,7 +202,8 @@ class _Validator:
             out["min_executions"] = n
         if "warning_budget_remaining" in body:
             out["warning_budget_remaining"] = self.fraction(
-                body["warning_budget_remaining"], f"{path}.warning_budget_remaining")
+                body["warning_budget_remaining"], f"{path}.warning_budget_remaining"
+            )
         if "owner" in body:
             if not isinstance(body["owner"], str) or not body["owner"].strip():
                 self.fail(f"{path}.owner", f"expected a non-empty string, got {_kind(body['owner'])}")
@@ -203,7 +221,10 @@ class _Validator:
         for key in ("start", "end"):
             if key not in item:
                 self.fail(f"{path}.{key}", "missing; an exclusion needs start and end (ISO 8601, UTC)")
-        start, end = self.timestamp(item["start"], f"{path}.start"), self.timestamp(item["end"], f"{path}.end")
+        start, end = (
+            self.timestamp(item["start"], f"{path}.start"),
+            self.timestamp(item["end"], f"{path}.end"),
+        )
         if end <= start:
             self.fail(f"{path}.end", "must be after start")
         reason = item.get("reason", "")
@@ -251,4 +272,6 @@ class _Validator:
 
 
 def _kind(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    return (
+        f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    )

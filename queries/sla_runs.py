@@ -96,16 +96,23 @@ def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any
     if not files:
         return [], np.zeros(0, dtype=np.int64)
     # The footers first: a damaged file is found before a column is scanned.
-    found = dict(con.execute("SELECT file_name, value FROM parquet_kv_metadata($files::VARCHAR[]) WHERE key = $key",
-                             {"files": files, "key": SLA_RUNS_KEY}).fetchall())
+    found = dict(
+        con.execute(
+            "SELECT file_name, value FROM parquet_kv_metadata($files::VARCHAR[]) WHERE key = $key",
+            {"files": files, "key": SLA_RUNS_KEY},
+        ).fetchall()
+    )
     runs = []
     for f in files:
         meta = json.loads(found[f]) if f in found else {}
         if tuple(meta.get("columns", ())) != SLA_RUNS_COLUMNS:
             return None
         runs.append([dict(zip(SLA_RUNS_COLUMNS, r, strict=True)) for r in meta["runs"]])
-    col = con.sql("SELECT duration_ms FROM read_parquet($files::VARCHAR[])",
-                  params={"files": files}).to_arrow_table().column(0)
+    col = (
+        con.sql("SELECT duration_ms FROM read_parquet($files::VARCHAR[])", params={"files": files})
+        .to_arrow_table()
+        .column(0)
+    )
     flat = [r for file_runs in runs for r in file_runs]
     rows = np.array([r["rows"] for r in flat], dtype=np.int64)
     valued = np.array([r["durations"] for r in flat], dtype=np.int64)
@@ -124,8 +131,15 @@ def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any
     return runs, d
 
 
-def counts(by_machine: bool, domains: list[str], runs: list[list[dict[str, Any]]], durations: np.ndarray,
-           edge: pa.Table, thresholds: dict[str, int | None], default: int | None) -> list[dict[str, Any]]:
+def counts(
+    by_machine: bool,
+    domains: list[str],
+    runs: list[list[dict[str, Any]]],
+    durations: np.ndarray,
+    edge: pa.Table,
+    thresholds: dict[str, int | None],
+    default: int | None,
+) -> list[dict[str, Any]]:
     """The report counts per key (as the sla_report query returns them), from the runs of whole days
     (`domains`, `runs` and `durations` per file) and the counts of the rows read one by one (`edge`:
     the sla_edge_rows query). `thresholds`: latency threshold in ms per key (None = none),
@@ -135,9 +149,15 @@ def counts(by_machine: bool, domains: list[str], runs: list[list[dict[str, Any]]
     for dom, file_runs in zip(domains, runs, strict=True):
         for r in file_runs:
             key = r["state_machine_arn"] if by_machine else dom
-            k = keys.get(key) or keys.setdefault(key, _Key(dom, r["state_machine_arn"] if by_machine else None,
-                                                           r["state_machine_name"] if by_machine else None))
-            k.add(r, durations[at:at + r["durations"]], thresholds.get(key, default))
+            k = keys.get(key) or keys.setdefault(
+                key,
+                _Key(
+                    dom,
+                    r["state_machine_arn"] if by_machine else None,
+                    r["state_machine_name"] if by_machine else None,
+                ),
+            )
+            k.add(r, durations[at : at + r["durations"]], thresholds.get(key, default))
             at += r["rows"]
     _add_edge(keys, edge, thresholds, default)
     out = []
@@ -145,23 +165,41 @@ def counts(by_machine: bool, domains: list[str], runs: list[list[dict[str, Any]]
         k = keys[key]
         n = k.executions
         qs = run_quantiles(k.durations)
-        out.append({
-            "key": key, "domain": k.domain, "state_machine_arn": k.arn, "state_machine_name": k.name,
-            "executions": n, "succeeded": k.succeeded, "failed": n - k.succeeded,
-            "first_attempt_succeeded": k.first, "redriven": k.redriven,
-            "success_rate": k.succeeded / n if n else None, "first_attempt_success_rate": k.first / n if n else None,
-            "p50_ms": qs[0] if qs else None, "p95_ms": qs[1] if qs else None, "p99_ms": qs[2] if qs else None,
-            "within_threshold": k.within, "within_threshold_share": k.within / n if n else None,
-            "excluded": k.excluded,
-        })
+        out.append(
+            {
+                "key": key,
+                "domain": k.domain,
+                "state_machine_arn": k.arn,
+                "state_machine_name": k.name,
+                "executions": n,
+                "succeeded": k.succeeded,
+                "failed": n - k.succeeded,
+                "first_attempt_succeeded": k.first,
+                "redriven": k.redriven,
+                "success_rate": k.succeeded / n if n else None,
+                "first_attempt_success_rate": k.first / n if n else None,
+                "p50_ms": qs[0] if qs else None,
+                "p95_ms": qs[1] if qs else None,
+                "p99_ms": qs[2] if qs else None,
+                "within_threshold": k.within,
+                "within_threshold_share": k.within / n if n else None,
+                "excluded": k.excluded,
+            }
+        )
     return out
 
 
-def _add_edge(keys: dict[str, _Key], edge: pa.Table, thresholds: dict[str, int | None], default: int | None) -> None:
+def _add_edge(
+    keys: dict[str, _Key], edge: pa.Table, thresholds: dict[str, int | None], default: int | None
+) -> None:
     durations = edge.column("durations").combine_chunks()
     values, offsets = durations.values.to_numpy(), durations.offsets.to_numpy()
     for i, r in enumerate(edge.drop_columns(["durations"]).to_pylist()):
         key = r["key"]
-        k = keys.get(key) or keys.setdefault(key, _Key(r["domain"], r["state_machine_arn"], r["state_machine_name"]))
-        k.add({**r, "rows": r["executions"]}, values[offsets[i]:offsets[i + 1]], thresholds.get(key, default))
+        k = keys.get(key) or keys.setdefault(
+            key, _Key(r["domain"], r["state_machine_arn"], r["state_machine_name"])
+        )
+        k.add(
+            {**r, "rows": r["executions"]}, values[offsets[i] : offsets[i + 1]], thresholds.get(key, default)
+        )
         k.excluded += r["excluded"]

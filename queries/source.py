@@ -62,4 +62,3 @@ class LakeSource:
 
     def close(self) -> None:
         self._cleanup()
-

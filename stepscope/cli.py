@@ -49,7 +49,9 @@ def parse_duration(text: str) -> timedelta:
     """'90s', '30m', '1h', '7d', '2w' → timedelta."""
     m = DURATION.match(text)
     if not m:
-        raise argparse.ArgumentTypeError(f"bad duration {text!r}: use a number and s, m, h, d or w (e.g. 1h, 7d)")
+        raise argparse.ArgumentTypeError(
+            f"bad duration {text!r}: use a number and s, m, h, d or w (e.g. 1h, 7d)"
+        )
     return timedelta(**{UNITS[m.group(2)]: float(m.group(1))})
 
 
@@ -61,7 +63,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         ts = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"bad --since {text!r}: use a duration (7d, 12h) or an ISO date (2024-05-01)") from None
+            f"bad --since {text!r}: use a duration (7d, 12h) or an ISO date (2024-05-01)"
+        ) from None
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     if ts > (now or datetime.now(UTC)):
         raise argparse.ArgumentTypeError(f"bad --since {text!r}: it is in the future")
@@ -97,11 +100,18 @@ def _epilog() -> str:
 
 def build_parser(prog: str = "stepscope", commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line: one subparser per command (`commands` to offer only some, for the aliases)."""
-    parser = argparse.ArgumentParser(prog=prog, description="Stepscope: observability and SLA reporting for "
-                                     "AWS Step Functions.", epilog=_epilog(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="logs on stderr as text lines or JSON lines (default text)")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Stepscope: observability and SLA reporting for AWS Step Functions.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="logs on stderr as text lines or JSON lines (default text)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add, _) in COMMANDS.items():
         if commands is None or name in commands:
@@ -121,22 +131,59 @@ def _add_collect(sub: Any) -> None:
 
     c = sub.add_parser("collect", help="collect from AWS into the lake (every source unless --source)")
     _lake_arg(c, "./lake")
-    c.add_argument("--source", action="append", default=[], dest="sources", metavar="S",
-                   help=f"only these sources, comma-separated or repeated: {', '.join(SOURCES)} (default all)")
-    c.add_argument("--tag-key", default="domain", help="tag that names a state machine's domain (default domain)")
-    c.add_argument("--domain", action="append", default=[], dest="domains", metavar="D",
-                   help="only this domain (tag value); repeatable")
-    c.add_argument("--region", action="append", default=[], dest="regions", metavar="R",
-                   help="AWS Region; repeatable (default: the session's Region)")
-    c.add_argument("--since", type=parse_since, default=None,
-                   help="oldest start time to collect: 7d, 12h or an ISO date (default: cursor, else 7d)")
-    c.add_argument("--role-arn", action="append", default=[], dest="role_arns", metavar="ARN",
-                   help="assume this role (session name stepscope) and collect its account; repeatable")
+    c.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        dest="sources",
+        metavar="S",
+        help=f"only these sources, comma-separated or repeated: {', '.join(SOURCES)} (default all)",
+    )
+    c.add_argument(
+        "--tag-key", default="domain", help="tag that names a state machine's domain (default domain)"
+    )
+    c.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        dest="domains",
+        metavar="D",
+        help="only this domain (tag value); repeatable",
+    )
+    c.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        dest="regions",
+        metavar="R",
+        help="AWS Region; repeatable (default: the session's Region)",
+    )
+    c.add_argument(
+        "--since",
+        type=parse_since,
+        default=None,
+        help="oldest start time to collect: 7d, 12h or an ISO date (default: cursor, else 7d)",
+    )
+    c.add_argument(
+        "--role-arn",
+        action="append",
+        default=[],
+        dest="role_arns",
+        metavar="ARN",
+        help="assume this role (session name stepscope) and collect its account; repeatable",
+    )
     c.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE or the default chain)")
-    c.add_argument("--include-payloads", action="store_true",
-                   help="store execution inputs/outputs and event payloads (off: only SHA-256 and size)")
-    c.add_argument("--lookback", type=parse_duration, default=timedelta(hours=1),
-                   help="re-list this far behind the cursor for late arrivals (default 1h)")
+    c.add_argument(
+        "--include-payloads",
+        action="store_true",
+        help="store execution inputs/outputs and event payloads (off: only SHA-256 and size)",
+    )
+    c.add_argument(
+        "--lookback",
+        type=parse_duration,
+        default=timedelta(hours=1),
+        help="re-list this far behind the cursor for late arrivals (default 1h)",
+    )
     c.add_argument("--concurrency", type=positive_int, default=8, help="parallel history fetches (default 8)")
     c.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
 
@@ -145,17 +192,28 @@ def _add_demo(sub: Any) -> None:
     d = sub.add_parser("demo", help="build a simulated demo (or benchmark) lake with known ground truth")
     _lake_arg(d, "./demo-lake")
     d.add_argument("--days", type=positive_int, default=90, help="days of history, ending now (default 90)")
-    d.add_argument("--executions", type=positive_int, default=100_000, help="about this many (default 100000)")
-    d.add_argument("--seed", type=int, default=7, help="random seed: same seed and end, same lake (default 7)")
+    d.add_argument(
+        "--executions", type=positive_int, default=100_000, help="about this many (default 100000)"
+    )
+    d.add_argument(
+        "--seed", type=int, default=7, help="random seed: same seed and end, same lake (default 7)"
+    )
     d.add_argument("--end", default=None, help="end of the window, ISO date/time in UTC (default: now)")
-    d.add_argument("--events", choices=("all", "sample", "none"), default="all",
-                   help="history events to store: all, 1 execution in 100, or none (default all)")
+    d.add_argument(
+        "--events",
+        choices=("all", "sample", "none"),
+        default="all",
+        help="history events to store: all, 1 execution in 100, or none (default all)",
+    )
     d.add_argument("--workers", type=positive_int, default=None, help="processes (default: up to 2)")
 
 
 def _add_rebuild(sub: Any) -> None:
-    r = sub.add_parser("rebuild-derived", aliases=["rebuild-sla-facts"],
-                       help="upgrade a lake to this format and rewrite its derived tables (sla_facts, failures)")
+    r = sub.add_parser(
+        "rebuild-derived",
+        aliases=["rebuild-sla-facts"],
+        help="upgrade a lake to this format and rewrite its derived tables (sla_facts, failures)",
+    )
     _lake_arg(r)
 
 
@@ -173,16 +231,23 @@ def _add_export(sub: Any) -> None:
     e = sub.add_parser("export-audit", help="write the audit CSV of one domain and period")
     _lake_arg(e)
     e.add_argument("--domain", required=True)
-    e.add_argument("--from", dest="start", type=parse_when, required=True, help="first day (or time), inclusive")
-    e.add_argument("--to", dest="end", type=parse_when, required=True, help="last day, inclusive (a time: exclusive)")
+    e.add_argument(
+        "--from", dest="start", type=parse_when, required=True, help="first day (or time), inclusive"
+    )
+    e.add_argument(
+        "--to", dest="end", type=parse_when, required=True, help="last day, inclusive (a time: exclusive)"
+    )
     e.add_argument("--out", required=True, help="CSV file; FILE.manifest.json is written beside it")
     e.add_argument("--config", help="SLA YAML used for the sla_met column")
 
 
 def _add_serve(sub: Any) -> None:
     s = sub.add_parser("serve", help="serve the dashboard (Streamlit)")
-    s.add_argument("--lake", default=None, help="lake path or s3://bucket/prefix (default $STEPSCOPE_LAKE, "
-                   "else ./demo-lake)")
+    s.add_argument(
+        "--lake",
+        default=None,
+        help="lake path or s3://bucket/prefix (default $STEPSCOPE_LAKE, else ./demo-lake)",
+    )
     s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=positive_int, default=8501, help="port (default 8501)")
 
@@ -204,15 +269,25 @@ def run_collect(args: argparse.Namespace) -> int:
 
     sources = [s.strip() for arg in args.sources for s in arg.split(",") if s.strip()]
     opts = CollectOptions(
-        lake=args.lake, sources=sources, tag_key=args.tag_key, domains=args.domains, regions=args.regions,
-        since=args.since, role_arns=args.role_arns, profile=args.profile, include_payloads=args.include_payloads,
-        lookback=args.lookback, concurrency=args.concurrency, progress_every=0 if args.quiet else 2.0,
+        lake=args.lake,
+        sources=sources,
+        tag_key=args.tag_key,
+        domains=args.domains,
+        regions=args.regions,
+        since=args.since,
+        role_arns=args.role_arns,
+        profile=args.profile,
+        include_payloads=args.include_payloads,
+        lookback=args.lookback,
+        concurrency=args.concurrency,
+        progress_every=0 if args.quiet else 2.0,
     )
     try:
         summary = collect(opts, err=sys.stderr if args.log_format == "text" else None)
     except (NoCredentialsError, PartialCredentialsError):
-        raise CommandError("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                           "AWS_SECRET_ACCESS_KEY") from None
+        raise CommandError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ) from None
     except (ProfileNotFound, ConfigError) as e:
         raise CommandError(str(e)) from None
     except NoRegionError:
@@ -222,8 +297,9 @@ def run_collect(args: argparse.Namespace) -> int:
     except ClientError as e:
         op = getattr(e, "operation_name", "")
         if op in ("GetCallerIdentity", "AssumeRole"):
-            raise CommandError(f"credentials rejected ({op}): {e.response.get('Error', {}).get('Message', e)}") \
-                from None
+            raise CommandError(
+                f"credentials rejected ({op}): {e.response.get('Error', {}).get('Message', e)}"
+            ) from None
         raise
     _say(summary.text(), args, summary=summary.as_dict())
     return EXIT_ERRORS if summary.errors else EXIT_OK
@@ -232,8 +308,15 @@ def run_collect(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from collectors.simulate.build import main_demo
 
-    main_demo(args.lake, days=args.days, executions=args.executions, seed=args.seed, end=args.end,
-              events=args.events, workers=args.workers)
+    main_demo(
+        args.lake,
+        days=args.days,
+        executions=args.executions,
+        seed=args.seed,
+        end=args.end,
+        events=args.events,
+        workers=args.workers,
+    )
     return EXIT_OK
 
 
@@ -245,14 +328,20 @@ def run_rebuild_derived(args: argparse.Namespace) -> int:
     if not lake.is_lake():
         raise CommandError(f"no lake at {args.lake}", EXIT_NO_LAKE)
     n = upgrade(lake, progress=lambda i, total: log.info("%d/%d partitions", i, total))
-    _say(f"rebuilt the derived tables of {n} partitions in {args.lake} (format {lake.format_version()})", args)
+    _say(
+        f"rebuilt the derived tables of {n} partitions in {args.lake} (format {lake.format_version()})", args
+    )
     return EXIT_OK
 
 
 def _sla_config(path: str | None) -> Any:
     from queries import sla_config
 
-    path = path or os.environ.get(sla_config.DEFAULT_PATH_ENV) or ("slas.yaml" if os.path.exists("slas.yaml") else None)
+    path = (
+        path
+        or os.environ.get(sla_config.DEFAULT_PATH_ENV)
+        or ("slas.yaml" if os.path.exists("slas.yaml") else None)
+    )
     return sla_config.load(path) if path else sla_config.default()
 
 
@@ -265,21 +354,49 @@ def _sla_table(df: Any, by: str) -> str:
     def sec(v: Any) -> str:
         return "-" if v is None or pd.isna(v) else f"{v / 1000:.1f}s"
 
-    head = ["state machine" if by == "state_machine" else "domain", "window", "executions", "success",
-            "1st attempt", "objective", "p95", "in time", "budget left", "status", "owner"]
-    rows = [[str(r.state_machine_name or r.key) if by == "state_machine" else str(r.key), str(r.window),
-             str(r.executions), pct(r.success_rate), pct(r.first_attempt_success_rate), pct(r.success_objective),
-             sec(r.p95_ms), pct(r.within_threshold_share), pct(r.budget_remaining), str(r.status), str(r.owner or "-")]
-            for r in df.itertuples()]
+    head = [
+        "state machine" if by == "state_machine" else "domain",
+        "window",
+        "executions",
+        "success",
+        "1st attempt",
+        "objective",
+        "p95",
+        "in time",
+        "budget left",
+        "status",
+        "owner",
+    ]
+    rows = [
+        [
+            str(r.state_machine_name or r.key) if by == "state_machine" else str(r.key),
+            str(r.window),
+            str(r.executions),
+            pct(r.success_rate),
+            pct(r.first_attempt_success_rate),
+            pct(r.success_objective),
+            sec(r.p95_ms),
+            pct(r.within_threshold_share),
+            pct(r.budget_remaining),
+            str(r.status),
+            str(r.owner or "-"),
+        ]
+        for r in df.itertuples()
+    ]
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
-                     for line in [head, ["-" * w for w in widths], *rows])
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
+        for line in [head, ["-" * w for w in widths], *rows]
+    )
 
 
 def run_sla(args: argparse.Namespace) -> int:
     q = _open_queries(args.lake)
-    at = args.at if isinstance(args.at, datetime) else (
-        datetime(args.at.year, args.at.month, args.at.day, tzinfo=UTC) if args.at else None)
+    at = (
+        args.at
+        if isinstance(args.at, datetime)
+        else (datetime(args.at.year, args.at.month, args.at.day, tzinfo=UTC) if args.at else None)
+    )
     df = q.sla_report(_sla_config(args.config), end=at, by=args.by, domain=args.domain)
     if args.format == "json":
         print(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2))
@@ -294,7 +411,13 @@ def run_export(args: argparse.Namespace) -> int:
     end = args.end + timedelta(days=1) if not isinstance(args.end, datetime) else args.end
     q = _open_queries(args.lake)
     rows = q.audit_batches(args.domain, args.start, end, _sla_config(args.config))
-    arguments = {"lake": args.lake, "domain": args.domain, "from": args.start, "to": args.end, "config": args.config}
+    arguments = {
+        "lake": args.lake,
+        "domain": args.domain,
+        "from": args.start,
+        "to": args.end,
+        "config": args.config,
+    }
     try:
         m = export_audit(rows, args.out, arguments)
     except OSError as e:
@@ -314,10 +437,27 @@ def run_serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.lake:
         env["STEPSCOPE_LAKE"] = args.lake
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
-           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    log.info("serving the dashboard on http://%s:%d (lake %s)", args.address, args.port,
-             env.get("STEPSCOPE_LAKE") or "./demo-lake")
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    log.info(
+        "serving the dashboard on http://%s:%d (lake %s)",
+        args.address,
+        args.port,
+        env.get("STEPSCOPE_LAKE") or "./demo-lake",
+    )
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)
     return EXIT_OK  # not reached
@@ -353,9 +493,13 @@ class _Text(logging.Formatter):
 
 class _Json(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-               "level": record.levelname.lower(), "logger": record.name,
-               "run_id": getattr(record, "run_id", RUN_ID), "message": record.getMessage()}
+        out = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "run_id": getattr(record, "run_id", RUN_ID),
+            "message": record.getMessage(),
+        }
         out.update(getattr(record, "fields", {}))
         return json.dumps(out, default=str)
 
@@ -382,7 +526,9 @@ def _say(text: str, args: argparse.Namespace, **fields: Any) -> None:
         print(text, file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "stepscope", commands: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, prog: str = "stepscope", commands: Sequence[str] | None = None
+) -> int:
     """Run one command; returns its exit code (EXIT_CODES)."""
     import duckdb
 

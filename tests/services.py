@@ -20,8 +20,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(cmd: Sequence[str], *, env: Mapping[str, str], log: Path, ready_url: str,
-          timeout: float = 60, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+def serve(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    ready_url: str,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen]:
     """Run `cmd` with its output in `log`; yield once `ready_url` answers, stop it afterwards."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(list(cmd), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -52,7 +59,13 @@ def point_boto3_at(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for k in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")

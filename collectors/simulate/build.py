@@ -66,13 +66,15 @@ class Summary:
     def text(self) -> str:
         rows = ", ".join(f"{k} {v:,}" for k, v in self.rows.items())
         status = ", ".join(f"{k} {v:,}" for k, v in sorted(self.by_status.items()))
-        return (f"demo lake {self.lake}: {self.executions:,} executions "
-                f"{self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC (seed {self.seed})\n"
-                f"  status: {status}; still running {self.running:,}\n"
-                f"  rows: {rows}\n"
-                f"  {self.templates:,} path templates (per process), {self.seconds:.1f} s, "
-                f"{self.bytes_on_disk / 1e6:.1f} MB on disk\n"
-                f"  ground truth: {self.ground_truth}")
+        return (
+            f"demo lake {self.lake}: {self.executions:,} executions "
+            f"{self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC (seed {self.seed})\n"
+            f"  status: {status}; still running {self.running:,}\n"
+            f"  rows: {rows}\n"
+            f"  {self.templates:,} path templates (per process), {self.seconds:.1f} s, "
+            f"{self.bytes_on_disk / 1e6:.1f} MB on disk\n"
+            f"  ground truth: {self.ground_truth}"
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ def _end_ms(end: datetime | date | str | None) -> int:
         try:
             end = datetime.fromisoformat(end.strip())
         except ValueError:
-            raise ValueError(f"bad end {end!r}: use an ISO date or time in UTC (2025-06-30, 2025-06-30T12:00Z)") from None
+            raise ValueError(
+                f"bad end {end!r}: use an ISO date or time in UTC (2025-06-30, 2025-06-30T12:00Z)"
+            ) from None
     if not isinstance(end, datetime):
         end = datetime(end.year, end.month, end.day, tzinfo=UTC)
     if end.tzinfo is None:
@@ -119,11 +123,20 @@ def make_plan(lake: str, *, days: int, executions: int, seed: int, end: Any, eve
     shares = scenario.machine_shares(len(specs))
     weight = sum(
         shares[i] * scenario.day_weight(d, start_ms, end_ms, s.schedule)
-        for d in _days(start_ms, end_ms) for i, s in enumerate(specs)
+        for d in _days(start_ms, end_ms)
+        for i, s in enumerate(specs)
     )
     sizes = tuple(int(np.clip(executions * shares[i], CATALOG_MIN, CATALOG_MAX)) for i in range(len(specs)))
-    return Plan(lake, seed, start_ms, end_ms, events, executions / weight, sizes,
-                scenario.plan_incidents(start_ms, end_ms))
+    return Plan(
+        lake,
+        seed,
+        start_ms,
+        end_ms,
+        events,
+        executions / weight,
+        sizes,
+        scenario.plan_incidents(start_ms, end_ms),
+    )
 
 
 def _days(start_ms: int, end_ms: int) -> list[int]:
@@ -148,8 +161,14 @@ class World:
         self.lake = Lake(plan.lake, durable=False)
         collected = records.ms_to_dt(plan.end_ms)
         self.sm_rows = [
-            sf.state_machine_row(records.describe_state_machine(s, plan.start_ms - 200 * DAY_MS),
-                                 sf.Machine(s.arn(), records.tags(s)), DOMAIN_TAG, ACCOUNT_ID, s.region, collected)
+            sf.state_machine_row(
+                records.describe_state_machine(s, plan.start_ms - 200 * DAY_MS),
+                sf.Machine(s.arn(), records.tags(s)),
+                DOMAIN_TAG,
+                ACCOUNT_ID,
+                s.region,
+                collected,
+            )
             for s in self.specs
         ]
         self.catalogs: dict[tuple[int, int], _Catalog] = {}
@@ -173,20 +192,28 @@ class World:
         spec = self.specs[m]
         regime = scenario.decode_regime(m, code)
         normal = scenario.behaviours(spec, Regime(m, regime.version), self.plan.inc)
-        return Walker(spec, scenario.behaviours(spec, regime, self.plan.inc),
-                      version_arn=records.version_arn(spec, regime.version), alias_arn=records.alias_arn(spec),
-                      region=spec.region, redrive_behaviours=normal)
+        return Walker(
+            spec,
+            scenario.behaviours(spec, regime, self.plan.inc),
+            version_arn=records.version_arn(spec, regime.version),
+            alias_arn=records.alias_arn(spec),
+            region=spec.region,
+            redrive_behaviours=normal,
+        )
 
     def sample(self, m: int, code: int) -> tuple[list[tuple], np.ndarray]:
         """Distinct paths (their decision keys) and how often each came up in the seeded walks."""
         walker = self._walker(m, code)
         rng = random.Random(zlib.crc32(f"{self.plan.seed}:{self.specs[m].name}:{code}".encode()))
-        counts: Counter = Counter(walker.walk(rng, record=False).key for _ in range(self.plan.catalog_sizes[m]))
+        counts: Counter = Counter(
+            walker.walk(rng, record=False).key for _ in range(self.plan.catalog_sizes[m])
+        )
         return list(counts), np.array(list(counts.values()), np.float64)
 
     def install(self, m: int, code: int, keys: list[tuple], counts: np.ndarray) -> _Catalog:
-        cat = self.catalogs[(m, code)] = _Catalog(counts / counts.sum(), keys, [None] * len(keys),
-                                                  self._walker(m, code))
+        cat = self.catalogs[(m, code)] = _Catalog(
+            counts / counts.sum(), keys, [None] * len(keys), self._walker(m, code)
+        )
         return cat
 
     def template(self, m: int, code: int, k: int) -> Template:
@@ -207,7 +234,11 @@ class World:
         rng = np.random.default_rng([plan.seed, day_ms // DAY_MS])
         ms, starts = [], []
         for i, s in enumerate(self.specs):
-            lam = plan.per_day * self.shares[i] * scenario.day_weight(day_ms, plan.start_ms, plan.end_ms, s.schedule)
+            lam = (
+                plan.per_day
+                * self.shares[i]
+                * scenario.day_weight(day_ms, plan.start_ms, plan.end_ms, s.schedule)
+            )
             st = scenario.start_times(rng, int(rng.poisson(lam)), day_ms, s.schedule)
             st = np.sort(st[(st >= plan.start_ms) & (st < plan.end_ms)])
             ms.append(np.full(len(st), i, np.int64))
@@ -235,20 +266,34 @@ class World:
         raw = rng.bytes(16 * n)
         hexes = raw.hex()
         # UUID version 4 text, as SDK callers name executions
-        names = [f"{hexes[i:i + 8]}-{hexes[i + 8:i + 12]}-4{hexes[i + 13:i + 16]}-"
-                 f"{'89ab'[int(hexes[i + 16], 16) & 3]}{hexes[i + 17:i + 20]}-{hexes[i + 20:i + 32]}"
-                 for i in range(0, 32 * n, 32)]
+        names = [
+            f"{hexes[i : i + 8]}-{hexes[i + 8 : i + 12]}-4{hexes[i + 13 : i + 16]}-"
+            f"{'89ab'[int(hexes[i + 16], 16) & 3]}{hexes[i + 17 : i + 20]}-{hexes[i + 20 : i + 32]}"
+            for i in range(0, 32 * n, 32)
+        ]
         trace_bits = rng.bytes(20 * n).hex()
         headers: list[str | None] = [None] * n
         roots: list[str | None] = [None] * n
         secs = (start // 1000).tolist()
         for i in np.flatnonzero(np.array([s.tracing for s in self.specs])[m]).tolist():
-            roots[i] = f"1-{secs[i]:08x}-{trace_bits[40 * i:40 * i + 24]}"
-            headers[i] = f"Root={roots[i]};Parent={trace_bits[40 * i + 24:40 * i + 40]};Sampled=1"
-        return {"m": m, "start": start, "code": code, "tix": tix, "tmpls": tmpls, "names": names,
-                "name_bits": np.frombuffer(raw, dtype=">u4")[::4].astype(np.int64) if n else np.zeros(0, np.int64),
-                "traces": headers, "roots": roots, "in_idx": rng.integers(0, 16, n), "out_idx": rng.integers(0, 16, n),
-                "times": draw_times(rng, tmpls, tix, start, np.array([self.timeouts[t.machine] for t in tmpls]))}
+            roots[i] = f"1-{secs[i]:08x}-{trace_bits[40 * i : 40 * i + 24]}"
+            headers[i] = f"Root={roots[i]};Parent={trace_bits[40 * i + 24 : 40 * i + 40]};Sampled=1"
+        return {
+            "m": m,
+            "start": start,
+            "code": code,
+            "tix": tix,
+            "tmpls": tmpls,
+            "names": names,
+            "name_bits": np.frombuffer(raw, dtype=">u4")[::4].astype(np.int64)
+            if n
+            else np.zeros(0, np.int64),
+            "traces": headers,
+            "roots": roots,
+            "in_idx": rng.integers(0, 16, n),
+            "out_idx": rng.integers(0, 16, n),
+            "times": draw_times(rng, tmpls, tix, start, np.array([self.timeouts[t.machine] for t in tmpls])),
+        }
 
     def raw(self, day: dict[str, Any], i: int) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
         """boto3-shaped records of execution `i` of a drawn day, and its state machine row."""
@@ -256,9 +301,14 @@ class World:
         ts, base = day["times"]
         t = day["tmpls"][day["tix"][i]]
         desc, events = raw_records(
-            self.specs[m], t, name=day["names"][i], start_ms=int(day["start"][i]),
-            ts_ms=[int(x) for x in ts[base[i]:base[i + 1]]], trace_header=day["traces"][i],
-            input_text=self.inputs[m][day["in_idx"][i]], output_text=self.outputs[m][day["out_idx"][i]],
+            self.specs[m],
+            t,
+            name=day["names"][i],
+            start_ms=int(day["start"][i]),
+            ts_ms=[int(x) for x in ts[base[i] : base[i + 1]]],
+            trace_header=day["traces"][i],
+            input_text=self.inputs[m][day["in_idx"][i]],
+            output_text=self.outputs[m][day["out_idx"][i]],
             collected_ms=self.plan.end_ms,
         )
         return desc, events, self.sm_rows[m]
@@ -269,7 +319,9 @@ class World:
         m, tix, tmpls, start, names = day["m"], day["tix"], day["tmpls"], day["start"], day["names"]
         ts, base = day["times"]
         n = len(m)
-        arns = np.array([self.exec_prefix[a] + nm for a, nm in zip(m.tolist(), names, strict=True)], dtype=object)
+        arns = np.array(
+            [self.exec_prefix[a] + nm for a, nm in zip(m.tolist(), names, strict=True)], dtype=object
+        )
         in_idx, out_idx = day["in_idx"], day["out_idx"]
         mask = None
         if plan.events == "none":
@@ -282,20 +334,39 @@ class World:
         sub_ts, sub_base = _subset_times(ts, base, done)
         md = m[done]
         out = expand(
-            tmpls, tix[done], sub_ts, sub_base, start[done], arns=arns[done],
-            names=np.array(names, dtype=object)[done], traces=np.array(day["roots"], dtype=object)[done],
-            in_hash=self.in_hash[0][md, in_idx[done]], in_bytes=self.in_hash[1][md, in_idx[done]],
-            out_hash=self.out_hash[0][md, out_idx[done]], out_bytes=self.out_hash[1][md, out_idx[done]],
-            collected_ms=plan.end_ms, events_mask=None if mask is None else mask[done],
+            tmpls,
+            tix[done],
+            sub_ts,
+            sub_base,
+            start[done],
+            arns=arns[done],
+            names=np.array(names, dtype=object)[done],
+            traces=np.array(day["roots"], dtype=object)[done],
+            in_hash=self.in_hash[0][md, in_idx[done]],
+            in_bytes=self.in_hash[1][md, in_idx[done]],
+            out_hash=self.out_hash[0][md, out_idx[done]],
+            out_bytes=self.out_hash[1][md, out_idx[done]],
+            collected_ms=plan.end_ms,
+            events_mask=None if mask is None else mask[done],
         )
         date = records.ms_to_dt(int(start[0]) if n else plan.start_ms).strftime("%Y-%m-%d")
         dom = pa.array([s.domain for s in self.specs], pa.string()).take(pa.array(m[done]))
         ex = _with_partition(out.executions, dom, date)
         runs = _with_partition(out.state_runs, dom.take(pa.array(out.run_exec)), date)
-        evs = _with_partition(out.events, dom.take(pa.array(out.event_exec)), date) if out.events is not None else None
+        evs = (
+            _with_partition(out.events, dom.take(pa.array(out.event_exec)), date)
+            if out.events is not None
+            else None
+        )
         if len(running):  # still going at the end of the window: the real normalizer, one by one
-            norm = [normalize_execution(*self.raw(day, int(i))[:2], state_machine=self.sm_rows[m[i]],
-                                        collected_at=records.ms_to_dt(plan.end_ms)) for i in running]
+            norm = [
+                normalize_execution(
+                    *self.raw(day, int(i))[:2],
+                    state_machine=self.sm_rows[m[i]],
+                    collected_at=records.ms_to_dt(plan.end_ms),
+                )
+                for i in running
+            ]
             ex = pa.concat_tables([ex, _rows(ex.schema, [x.execution for x in norm])])
             runs = pa.concat_tables([runs, _rows(runs.schema, [r for x in norm for r in x.state_runs])])
             keep = [x for i, x in zip(running, norm, strict=True) if mask is None or mask[i]]
@@ -315,7 +386,9 @@ def _hash_table(pools: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
 
 def _empty_events() -> pa.Table:
     t = TABLES["events"].schema.empty_table()
-    return t.append_column("domain", pa.array([], pa.string())).append_column("date", pa.array([], pa.string()))
+    return t.append_column("domain", pa.array([], pa.string())).append_column(
+        "date", pa.array([], pa.string())
+    )
 
 
 def _rows(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Table:
@@ -326,7 +399,9 @@ def _subset_times(ts: np.ndarray, base: np.ndarray, keep: np.ndarray) -> tuple[n
     counts = (base[1:] - base[:-1])[keep]
     sub_base = np.zeros(len(keep) + 1, np.int64)
     np.cumsum(counts, out=sub_base[1:])
-    idx = np.repeat(base[:-1][keep], counts) + (np.arange(int(sub_base[-1])) - np.repeat(sub_base[:-1], counts))
+    idx = np.repeat(base[:-1][keep], counts) + (
+        np.arange(int(sub_base[-1])) - np.repeat(sub_base[:-1], counts)
+    )
     return ts[idx], sub_base
 
 
@@ -377,37 +452,63 @@ def _build_day(day_ms: int) -> dict[str, Any]:
     return _day_figures(w, day, ex, runs, evs, running)
 
 
-def _day_figures(w: World, day: dict[str, Any], ex: pa.Table, runs: pa.Table, evs: pa.Table | None,
-                 running: int) -> dict[str, Any]:
+def _day_figures(
+    w: World, day: dict[str, Any], ex: pa.Table, runs: pa.Table, evs: pa.Table | None, running: int
+) -> dict[str, Any]:
     inc = w.plan.inc
     counts = ex.group_by(["state_machine_name", "status"]).aggregate([([], "count_all")]).to_pylist()
     status = Counter({(r["state_machine_name"], r["status"]): r["count_all"] for r in counts})
-    red = ex.filter(pc.greater(ex.column("redrive_count"), 0)).group_by("state_machine_name").aggregate(
-        [([], "count_all")]).to_pylist()
+    red = (
+        ex.filter(pc.greater(ex.column("redrive_count"), 0))
+        .group_by("state_machine_name")
+        .aggregate([([], "count_all")])
+        .to_pylist()
+    )
     redriven = Counter({r["state_machine_name"]: r["count_all"] for r in red})
     m, start = day["m"], day["start"]
     newest = {w.specs[i].name: int(start[m == i].max()) for i in np.unique(m)}
     outage: Counter = Counter()
     hit_rows = np.flatnonzero(day["code"] % 100 == 1)
     if len(hit_rows):
-        by_arn = dict(zip(ex.column("execution_arn").to_pylist(), ex.column("status").to_pylist(), strict=True))
+        by_arn = dict(
+            zip(ex.column("execution_arn").to_pylist(), ex.column("status").to_pylist(), strict=True)
+        )
         for i in hit_rows:
             spec = w.specs[m[i]]
             t = day["tmpls"][day["tix"][i]]
             outage[(spec.name, "executions")] += 1
             outage[(spec.name, "state_failed")] += (inc.outage_state, inc.outage_error) in t.state_errors
             arn = f"{spec.arn().replace(':stateMachine:', ':execution:')}:{day['names'][i]}"
-            outage[(spec.name, "execution_not_succeeded")] += by_arn.get(arn) not in ("SUCCEEDED", "RUNNING", None)
-    return {"status": status, "rows": {"executions": len(ex), "state_runs": len(runs),
-                                       "events": len(evs) if evs is not None else 0},
-            "running": running, "newest": newest, "outage": outage, "redriven": redriven,
-            "templates": w.n_templates}
+            outage[(spec.name, "execution_not_succeeded")] += by_arn.get(arn) not in (
+                "SUCCEEDED",
+                "RUNNING",
+                None,
+            )
+    return {
+        "status": status,
+        "rows": {
+            "executions": len(ex),
+            "state_runs": len(runs),
+            "events": len(evs) if evs is not None else 0,
+        },
+        "running": running,
+        "newest": newest,
+        "outage": outage,
+        "redriven": redriven,
+        "templates": w.n_templates,
+    }
 
 
 # -- the build -------------------------------------------------------------------------------
 def build_demo(
-    lake_uri: str, *, days: int = 90, executions: int = 100_000, seed: int = 7,
-    end: datetime | date | str | None = None, events: str = "all", workers: int | None = None,
+    lake_uri: str,
+    *,
+    days: int = 90,
+    executions: int = 100_000,
+    seed: int = 7,
+    end: datetime | date | str | None = None,
+    events: str = "all",
+    workers: int | None = None,
     progress: TextIO | None = None,
 ) -> Summary:
     """Build a simulated lake at `lake_uri` (replacing an earlier demo there) and its ground truth."""
@@ -417,7 +518,11 @@ def build_demo(
     _reset(lake)
     world = World(plan)
     day_list = _days(plan.start_ms, plan.end_ms)
-    n_workers = workers if workers is not None else (min(2, os.cpu_count() or 1) if executions >= PARALLEL_FROM else 1)
+    n_workers = (
+        workers
+        if workers is not None
+        else (min(2, os.cpu_count() or 1) if executions >= PARALLEL_FROM else 1)
+    )
     figures: list[dict[str, Any]] = []
     total = 0
     last_print = 0.0
@@ -441,8 +546,10 @@ def build_demo(
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         # Sample the path catalogs once, spread over the workers, then hand them to every day worker.
         with ctx.Pool(n_workers, initializer=_init, initargs=(plan,)) as pool:
-            catalogs = {(m, c): (keys, counts)
-                        for m, c, keys, counts in pool.imap_unordered(_sample, regime_codes(world.specs, plan.inc))}
+            catalogs = {
+                (m, c): (keys, counts)
+                for m, c, keys, counts in pool.imap_unordered(_sample, regime_codes(world.specs, plan.inc))
+            }
         with ctx.Pool(n_workers, initializer=_init, initargs=(plan, catalogs)) as pool:
             for k, f in enumerate(pool.imap_unordered(_build_day, day_list), 1):
                 report(f, k)
@@ -456,14 +563,28 @@ def build_demo(
         for (_, st), c in f["status"].items():
             by_status[st] += c
     lake.write_meta(
-        source="demo", seed=seed, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        window_start=records.ms_to_dt(plan.start_ms).isoformat(), window_end=records.ms_to_dt(plan.end_ms).isoformat(),
-        days=days, executions=rows["executions"], events_mode=events, ground_truth=GROUND_TRUTH_FILE,
+        source="demo",
+        seed=seed,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        window_start=records.ms_to_dt(plan.start_ms).isoformat(),
+        window_end=records.ms_to_dt(plan.end_ms).isoformat(),
+        days=days,
+        executions=rows["executions"],
+        events_mode=events,
+        ground_truth=GROUND_TRUTH_FILE,
     )
     return Summary(
-        lake_uri, seed, records.ms_to_dt(plan.start_ms), records.ms_to_dt(plan.end_ms), rows["executions"], rows,
-        sum(f["running"] for f in figures), max((f["templates"] for f in figures), default=0),
-        time.perf_counter() - t0, _disk_bytes(lake), truth_path,
+        lake_uri,
+        seed,
+        records.ms_to_dt(plan.start_ms),
+        records.ms_to_dt(plan.end_ms),
+        rows["executions"],
+        rows,
+        sum(f["running"] for f in figures),
+        max((f["templates"] for f in figures), default=0),
+        time.perf_counter() - t0,
+        _disk_bytes(lake),
+        truth_path,
         dict(by_status),
     )
 
@@ -472,8 +593,10 @@ def _reset(lake: Lake) -> None:
     """Clear an earlier demo at this location; refuse to touch a lake of real data."""
     meta = lake.read_meta()
     if meta is not None and meta.get("source") != "demo":
-        raise ValueError(f"{lake.uri} holds collected data (source {meta.get('source')!r}): "
-                         "build the demo in another place")
+        raise ValueError(
+            f"{lake.uri} holds collected data (source {meta.get('source')!r}): "
+            "build the demo in another place"
+        )
     for name in [*TABLES, GROUND_TRUTH_FILE, "_stepscope.json"]:
         path = lake.path(name)
         if lake.local:
@@ -485,22 +608,51 @@ def _reset(lake: Lake) -> None:
             lake.fs.delete_dir_contents(path, missing_dir_ok=True)
 
 
-def _write_small_tables(lake: Lake, world: World, plan: Plan, figures: list[dict[str, Any]], t0: float) -> None:
+def _write_small_tables(
+    lake: Lake, world: World, plan: Plan, figures: list[dict[str, Any]], t0: float
+) -> None:
     lake.write("state_machines", to_table("state_machines", world.sm_rows))
     newest: dict[str, int] = {}
     for f in figures:
         for k, v in f["newest"].items():
             newest[k] = max(newest.get(k, 0), v)
     collected = records.ms_to_dt(plan.end_ms)
-    cursors = [{"source": HISTORIES, "account_id": ACCOUNT_ID, "region": s.region, "key": s.arn(), "domain": s.domain,
-                "watermark": records.ms_to_dt(newest[s.name]) if s.name in newest else None,
-                "last_collected_at": collected, "open_items": 0, "incomplete_items": 0, "last_error": None}
-               for s in world.specs]
+    cursors = [
+        {
+            "source": HISTORIES,
+            "account_id": ACCOUNT_ID,
+            "region": s.region,
+            "key": s.arn(),
+            "domain": s.domain,
+            "watermark": records.ms_to_dt(newest[s.name]) if s.name in newest else None,
+            "last_collected_at": collected,
+            "open_items": 0,
+            "incomplete_items": 0,
+            "last_error": None,
+        }
+        for s in world.specs
+    ]
     lake.write("cursors", to_table("cursors", cursors))
-    summary = {"source": "demo", "seed": plan.seed, "executions": sum(f["rows"]["executions"] for f in figures)}
-    lake.write("collection_runs", to_table("collection_runs", [{
-        "run_id": f"demo-{plan.seed}-{plan.end_ms}", "started_at": collected, "finished_at": collected,
-        "source": "demo", "summary_json": json.dumps(summary, sort_keys=True)}]))
+    summary = {
+        "source": "demo",
+        "seed": plan.seed,
+        "executions": sum(f["rows"]["executions"] for f in figures),
+    }
+    lake.write(
+        "collection_runs",
+        to_table(
+            "collection_runs",
+            [
+                {
+                    "run_id": f"demo-{plan.seed}-{plan.end_ms}",
+                    "started_at": collected,
+                    "finished_at": collected,
+                    "source": "demo",
+                    "summary_json": json.dumps(summary, sort_keys=True),
+                }
+            ],
+        ),
+    )
 
 
 def _disk_bytes(lake: Lake) -> int:
@@ -512,13 +664,29 @@ def _disk_bytes(lake: Lake) -> int:
     return total
 
 
-def main_demo(lake: str, *, days: int, executions: int, seed: int, end: str | None, events: str,
-              workers: int | None, out: TextIO | None = None) -> Summary:
+def main_demo(
+    lake: str,
+    *,
+    days: int,
+    executions: int,
+    seed: int,
+    end: str | None,
+    events: str,
+    workers: int | None,
+    out: TextIO | None = None,
+) -> Summary:
     """CLI body: build and print progress and the summary (to stderr by default)."""
     out = out or sys.stderr
     out.write(f"building demo lake {lake}: ~{executions:,} executions over {days} days (seed {seed})\n")
-    s = build_demo(lake, days=days, executions=executions, seed=seed, end=end, events=events, workers=workers,
-                   progress=out)
+    s = build_demo(
+        lake,
+        days=days,
+        executions=executions,
+        seed=seed,
+        end=end,
+        events=events,
+        workers=workers,
+        progress=out,
+    )
     out.write(s.text() + "\n")
     return s
-

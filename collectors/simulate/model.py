@@ -20,12 +20,21 @@ class Behaviour:
     timeout: float = 0.0  # probability that one attempt runs into TimeoutSeconds (States.Timeout)
     heartbeat: float = 0.0  # probability that one attempt misses HeartbeatSeconds
 
-    def scaled(self, *, latency: float = 1.0, fail: float | None = None,
-               errors: tuple[tuple[str, float], ...] | None = None, timeout: float | None = None) -> Behaviour:
+    def scaled(
+        self,
+        *,
+        latency: float = 1.0,
+        fail: float | None = None,
+        errors: tuple[tuple[str, float], ...] | None = None,
+        timeout: float | None = None,
+    ) -> Behaviour:
         """The same behaviour with a latency factor and optionally other failure odds."""
         return Behaviour(
-            self.p50_ms * latency, self.sigma, self.fail if fail is None else fail,
-            self.errors if errors is None else errors, self.timeout if timeout is None else timeout,
+            self.p50_ms * latency,
+            self.sigma,
+            self.fail if fail is None else fail,
+            self.errors if errors is None else errors,
+            self.timeout if timeout is None else timeout,
             self.heartbeat,
         )
 
@@ -78,7 +87,7 @@ ERRORS: dict[str, tuple[str, ...]] = {
     ),
     "Lambda.Unknown": (
         "The cause could not be determined because Lambda did not return an error type. "
-        "Returned payload: {\"errorMessage\":\"2024-03-05T10:22:17.114Z Task timed out after 30.03 seconds\"}",
+        'Returned payload: {"errorMessage":"2024-03-05T10:22:17.114Z Task timed out after 30.03 seconds"}',
     ),
     "States.TaskFailed": ("The task failed without a more specific error.",),
     "States.Timeout": ("The task did not complete within TimeoutSeconds.",),
@@ -107,7 +116,7 @@ ERRORS: dict[str, tuple[str, ...]] = {
         "Request ID: 5e2f1d7a-8c34-4b06-a9e2-71c0b3d6f845)",
     ),
     "SageMakerRuntime.ModelErrorException": (
-        "Received server error (500) from primary with message \"CUDA out of memory\". (Service: "
+        'Received server error (500) from primary with message "CUDA out of memory". (Service: '
         "SageMakerRuntime, Status Code: 424, Request ID: 0b9d6f31-7e2c-4a85-b1f4-9c8e2d5a7f60)",
     ),
     "SageMakerRuntime.ServiceUnavailableException": (
@@ -122,9 +131,7 @@ ERRORS: dict[str, tuple[str, ...]] = {
         "Error Code: ConditionalCheckFailedException)",
     ),
     "SNS.ThrottledException": ("Rate exceeded (Service: Sns, Status Code: 400, Error Code: Throttling)",),
-    "SesV2.TooManyRequestsException": (
-        "Maximum sending rate exceeded. (Service: SesV2, Status Code: 429)",
-    ),
+    "SesV2.TooManyRequestsException": ("Maximum sending rate exceeded. (Service: SesV2, Status Code: 429)",),
     "SesV2.MessageRejected": (
         "Email address is not verified. The following identities failed the check in region US-EAST-1: "
         "support@example.com (Service: SesV2, Status Code: 400)",
@@ -136,8 +143,12 @@ ERRORS: dict[str, tuple[str, ...]] = {
         "Unable to get object metadata from S3. Check object key, region and/or access permissions.",
     ),
     "ReviewRejected": ("Rejected by reviewer: insufficient evidence attached",),
-    "PaymentDeclined": ('{"errorType":"PaymentDeclined","errorMessage":"Issuer declined the refund (code 05)"}',),
+    "PaymentDeclined": (
+        '{"errorType":"PaymentDeclined","errorMessage":"Issuer declined the refund (code 05)"}',
+    ),
     "SanctionsHit": ('{"errorType":"SanctionsHit","errorMessage":"Potential match on consolidated list"}',),
-    "InvalidTicket": ('{"errorType":"InvalidTicket","errorMessage":"Ticket payload failed schema validation"}',),
+    "InvalidTicket": (
+        '{"errorType":"InvalidTicket","errorMessage":"Ticket payload failed schema validation"}',
+    ),
     "OrderNotFound": ('{"errorType":"OrderNotFound","errorMessage":"Order line not found in ERP"}',),
 }

@@ -16,8 +16,12 @@ REDRIVE_DAYS = 14
 
 def tags(spec: MachineSpec) -> dict[str, str]:
     """The machine's tags (the domain tag is what Stepscope groups by)."""
-    return {DOMAIN_TAG: spec.domain, "team": spec.team, "environment": "prod",
-            "cost-center": f"cc-{abs(hash_text(spec.domain)) % 9000 + 1000}"}
+    return {
+        DOMAIN_TAG: spec.domain,
+        "team": spec.team,
+        "environment": "prod",
+        "cost-center": f"cc-{abs(hash_text(spec.domain)) % 9000 + 1000}",
+    }
 
 
 def hash_text(text: str) -> int:
@@ -57,8 +61,11 @@ def describe_state_machine(spec: MachineSpec, created_ms: int) -> dict[str, Any]
         "roleArn": spec.role_arn(),
         "type": "STANDARD",
         "creationDate": ms_to_dt(created_ms),
-        "loggingConfiguration": {"level": level, "includeExecutionData": False,
-                                 "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": spec.log_group_arn()}}]},
+        "loggingConfiguration": {
+            "level": level,
+            "includeExecutionData": False,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": spec.log_group_arn()}}],
+        },
         "tracingConfiguration": {"enabled": spec.tracing},
         "revisionId": f"{hash_text(spec.name + 'rev'):08x}-{hash_text(spec.domain):04x}",
         "description": spec.description,
@@ -73,7 +80,12 @@ def render_events(events: Sequence[Event], ts_ms: Sequence[int], exec_name: str)
     """GetExecutionHistory events (ascending ids) with the given timestamps."""
     out = []
     for i, (ev, ts) in enumerate(zip(events, ts_ms, strict=True)):
-        e: dict[str, Any] = {"timestamp": ms_to_dt(ts), "type": ev.type, "id": i + 1, "previousEventId": ev.prev}
+        e: dict[str, Any] = {
+            "timestamp": ms_to_dt(ts),
+            "type": ev.type,
+            "id": i + 1,
+            "previousEventId": ev.prev,
+        }
         if ev.field is not None:
             d = ev.details or {}
             if ev.type == "MapRunStarted":
@@ -84,8 +96,17 @@ def render_events(events: Sequence[Event], ts_ms: Sequence[int], exec_name: str)
 
 
 def describe_execution(
-    spec: MachineSpec, path: Path, *, name: str, start_ms: int, ts_ms: Sequence[int], version: int,
-    trace_header: str | None, input_text: str, output_text: str | None, collected_ms: int,
+    spec: MachineSpec,
+    path: Path,
+    *,
+    name: str,
+    start_ms: int,
+    ts_ms: Sequence[int],
+    version: int,
+    trace_header: str | None,
+    input_text: str,
+    output_text: str | None,
+    collected_ms: int,
     running: bool = False,
 ) -> dict[str, Any]:
     """DescribeExecution response of one execution (RUNNING when its history is cut at `collected_ms`)."""
@@ -130,8 +151,18 @@ def describe_execution(
 
 def list_executions_item(described: dict[str, Any]) -> dict[str, Any]:
     """The ListExecutions item of an execution (a subset of DescribeExecution)."""
-    keys = ("executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "stateMachineVersionArn",
-            "stateMachineAliasArn", "redriveCount", "redriveDate")
+    keys = (
+        "executionArn",
+        "stateMachineArn",
+        "name",
+        "status",
+        "startDate",
+        "stopDate",
+        "stateMachineVersionArn",
+        "stateMachineAliasArn",
+        "redriveCount",
+        "redriveDate",
+    )
     return {k: described[k] for k in keys if k in described}
 
 
@@ -139,16 +170,25 @@ def input_pool(spec: MachineSpec, n: int = 16) -> list[str]:
     """A few realistic execution inputs per machine (payload contents do not matter, sizes do)."""
     out = []
     for i in range(n):
-        body = {"requestId": f"{spec.name[:3]}-{hash_text(spec.name + str(i)):010d}", "domain": spec.domain,
-                "source": ["api", "eventbridge", "schedule", "s3"][i % 4], "priority": ["LOW", "MEDIUM", "HIGH"][i % 3],
-                "items": list(range(i % 7))}
+        body = {
+            "requestId": f"{spec.name[:3]}-{hash_text(spec.name + str(i)):010d}",
+            "domain": spec.domain,
+            "source": ["api", "eventbridge", "schedule", "s3"][i % 4],
+            "priority": ["LOW", "MEDIUM", "HIGH"][i % 3],
+            "items": list(range(i % 7)),
+        }
         out.append(json.dumps(body, separators=(",", ":")))
     return out
 
 
 def output_pool(spec: MachineSpec, n: int = 16) -> list[str]:
-    return [json.dumps({"status": "ok", "machine": spec.name, "score": round(0.5 + i / 40, 3), "notes": "x" * (i * 7)},
-                       separators=(",", ":")) for i in range(n)]
+    return [
+        json.dumps(
+            {"status": "ok", "machine": spec.name, "score": round(0.5 + i / 40, 3), "notes": "x" * (i * 7)},
+            separators=(",", ":"),
+        )
+        for i in range(n)
+    ]
 
 
 def ts_list(start: datetime, offsets_ms: Sequence[int]) -> list[int]:

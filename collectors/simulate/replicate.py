@@ -26,9 +26,22 @@ from lake.schema import EVENTS, EXECUTIONS, STATE_RUNS, TS
 
 T0 = 1_000_000_000_000  # placeholder start (ms); event k of a template happens at T0 + k s
 KIND = {"c": 0, "l": 1, "abs": 2}
-EXEC_VARYING = ("execution_arn", "name", "start_time", "stop_time", "duration_ms", "redrive_status",
-                "redrive_status_reason", "redrive_date", "trace_id", "input_sha256", "input_bytes",
-                "output_sha256", "output_bytes", "collected_at")
+EXEC_VARYING = (
+    "execution_arn",
+    "name",
+    "start_time",
+    "stop_time",
+    "duration_ms",
+    "redrive_status",
+    "redrive_status_reason",
+    "redrive_date",
+    "trace_id",
+    "input_sha256",
+    "input_bytes",
+    "output_sha256",
+    "output_bytes",
+    "collected_at",
+)
 RUN_VARYING = ("execution_arn", "entered_time", "exited_time", "duration_ms")
 EVENT_VARYING = ("execution_arn", "timestamp")
 
@@ -55,13 +68,23 @@ class Template:
         return len(self.path.events)
 
 
-def build_template(spec: MachineSpec, machine: int, sm_row: dict[str, Any], path: Path, version: int) -> Template:
+def build_template(
+    spec: MachineSpec, machine: int, sm_row: dict[str, Any], path: Path, version: int
+) -> Template:
     """Normalise `path` once through the real normalizer with placeholder values."""
     n = len(path.events)
     ts = [T0 + k * 1000 for k in range(n)]
     desc = records.describe_execution(
-        spec, path, name="TEMPLATE", start_ms=T0, ts_ms=ts, version=version, trace_header=None,
-        input_text="{}", output_text="{}", collected_ms=T0,
+        spec,
+        path,
+        name="TEMPLATE",
+        start_ms=T0,
+        ts_ms=ts,
+        version=version,
+        trace_header=None,
+        input_text="{}",
+        output_text="{}",
+        collected_ms=T0,
     )
     events = records.render_events(path.events, ts, "TEMPLATE")
     norm = normalize_execution(desc, events, state_machine=sm_row, collected_at=records.ms_to_dt(T0))
@@ -70,16 +93,24 @@ def build_template(spec: MachineSpec, machine: int, sm_row: dict[str, Any], path
     a = np.array([e.slot[1] for e in path.events], np.float64)
     b = np.array([e.slot[2] for e in path.events], np.float64)
     cap = np.array([e.slot[3] for e in path.events], np.float64)
-    named = np.array([i for i, e in enumerate(path.events) if e.details and EXEC_NAME in str(e.details)], np.int64)
+    named = np.array(
+        [i for i, e in enumerate(path.events) if e.details and EXEC_NAME in str(e.details)], np.int64
+    )
     redrive = next((i for i, e in enumerate(path.events) if e.type == "ExecutionRedriven"), -1)
     return Template(
-        machine, version, path, (kind, a, b, cap),
+        machine,
+        version,
+        path,
+        (kind, a, b, cap),
         pa.Table.from_pylist([{f.name: norm.execution.get(f.name) for f in EXECUTIONS}], schema=EXECUTIONS),
         pa.Table.from_pylist([{f.name: r.get(f.name) for f in STATE_RUNS} for r in runs], schema=STATE_RUNS),
         np.array([_time_index(r["entered_time"]) for r in runs], np.int64),
-        np.array([_time_index(r["exited_time"]) if r["exited_time"] is not None else -1 for r in runs], np.int64),
+        np.array(
+            [_time_index(r["exited_time"]) if r["exited_time"] is not None else -1 for r in runs], np.int64
+        ),
         pa.Table.from_pylist([{f.name: r.get(f.name) for f in EVENTS} for r in norm.events], schema=EVENTS),
-        named, redrive,
+        named,
+        redrive,
         frozenset((r["state_name"], r["error"]) for r in runs if r["error"]),
     )
 
@@ -92,8 +123,13 @@ def _time_index(ts: Any) -> int:
     return k
 
 
-def draw_times(rng: np.random.Generator, tmpls: list[Template], tix: np.ndarray, start: np.ndarray,
-               timeout_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def draw_times(
+    rng: np.random.Generator,
+    tmpls: list[Template],
+    tix: np.ndarray,
+    start: np.ndarray,
+    timeout_ms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Event times (ms) of every execution, flattened, and each execution's offset into them."""
     n_ev = np.array([t.n_events for t in tmpls], np.int64)
     counts = n_ev[tix]
@@ -157,9 +193,21 @@ class Expanded:
 
 
 def expand(
-    tmpls: list[Template], tix: np.ndarray, ts: np.ndarray, base: np.ndarray, start: np.ndarray, *,
-    arns: np.ndarray, names: np.ndarray, traces: np.ndarray, in_hash: np.ndarray, in_bytes: np.ndarray,
-    out_hash: np.ndarray, out_bytes: np.ndarray, collected_ms: int, events_mask: np.ndarray | None,
+    tmpls: list[Template],
+    tix: np.ndarray,
+    ts: np.ndarray,
+    base: np.ndarray,
+    start: np.ndarray,
+    *,
+    arns: np.ndarray,
+    names: np.ndarray,
+    traces: np.ndarray,
+    in_hash: np.ndarray,
+    in_bytes: np.ndarray,
+    out_hash: np.ndarray,
+    out_bytes: np.ndarray,
+    collected_ms: int,
+    events_mask: np.ndarray | None,
 ) -> Expanded:
     """Rows of every execution (tix = its template) with the per-execution columns rebuilt."""
     n = len(tix)
@@ -169,17 +217,26 @@ def expand(
     ok = status == "SUCCEEDED"
     old = (collected_ms - stop) > records.REDRIVE_DAYS * DAY_MS
     r_status = np.where(ok | old, "NOT_REDRIVABLE", "REDRIVABLE")
-    reason = np.where(ok, "Execution is SUCCEEDED and cannot be redriven",
-                      np.where(old, "Execution can no longer be redriven: it stopped more than 14 days ago", None))
+    reason = np.where(
+        ok,
+        "Execution is SUCCEEDED and cannot be redriven",
+        np.where(old, "Execution can no longer be redriven: it stopped more than 14 days ago", None),
+    )
     red_idx = np.array([t.redrive_event for t in tmpls], np.int64)[tix]
     has_red = red_idx >= 0
     red_ms = np.where(has_red, ts[base[:-1] + np.maximum(red_idx, 0)], 0)
     cols = {
-        "execution_arn": pa.array(arns, pa.string()), "name": pa.array(names, pa.string()),
-        "start_time": _ts(start), "stop_time": _ts(stop), "duration_ms": pa.array(stop - start, pa.int64()),
-        "redrive_status": pa.array(r_status, pa.string()), "redrive_status_reason": pa.array(reason, pa.string()),
-        "redrive_date": _ts(red_ms, ~has_red), "trace_id": pa.array(traces, pa.string()),
-        "input_sha256": pa.array(in_hash, pa.string()), "input_bytes": pa.array(in_bytes, pa.int64()),
+        "execution_arn": pa.array(arns, pa.string()),
+        "name": pa.array(names, pa.string()),
+        "start_time": _ts(start),
+        "stop_time": _ts(stop),
+        "duration_ms": pa.array(stop - start, pa.int64()),
+        "redrive_status": pa.array(r_status, pa.string()),
+        "redrive_status_reason": pa.array(reason, pa.string()),
+        "redrive_date": _ts(red_ms, ~has_red),
+        "trace_id": pa.array(traces, pa.string()),
+        "input_sha256": pa.array(in_hash, pa.string()),
+        "input_bytes": pa.array(in_bytes, pa.int64()),
         "output_sha256": pa.array(out_hash, pa.string(), mask=~ok),
         "output_bytes": pa.array(out_bytes, pa.int64(), mask=~ok),
         "collected_at": _ts(np.full(n, collected_ms, np.int64)),
@@ -214,8 +271,14 @@ def expand(
     return Expanded(ex, runs, events, r_exec, v_exec)
 
 
-def _fill_names(evs: pa.Table, tmpls: list[Template], tix: np.ndarray, v_exec: np.ndarray, v_local: np.ndarray,
-                names: np.ndarray) -> pa.Table:
+def _fill_names(
+    evs: pa.Table,
+    tmpls: list[Template],
+    tix: np.ndarray,
+    v_exec: np.ndarray,
+    v_local: np.ndarray,
+    names: np.ndarray,
+) -> pa.Table:
     """Events whose details name the execution (map run ARNs) get this execution's name."""
     if not any(len(t.named_events) for t in tmpls):
         return evs
@@ -238,9 +301,18 @@ def payload_hashes(texts: list[str]) -> tuple[list[str], np.ndarray]:
     return [hashlib.sha256(r).hexdigest() for r in raw], np.array([len(r) for r in raw], np.int64)
 
 
-def raw_records(spec: MachineSpec, tmpl: Template, *, name: str, start_ms: int, ts_ms: list[int],
-                trace_header: str | None, input_text: str, output_text: str | None, collected_ms: int,
-                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def raw_records(
+    spec: MachineSpec,
+    tmpl: Template,
+    *,
+    name: str,
+    start_ms: int,
+    ts_ms: list[int],
+    trace_header: str | None,
+    input_text: str,
+    output_text: str | None,
+    collected_ms: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The DescribeExecution response and GetExecutionHistory events of one execution.
 
     An execution still going at `collected_ms` is RUNNING and its history stops there.
@@ -254,15 +326,26 @@ def raw_records(spec: MachineSpec, tmpl: Template, *, name: str, start_ms: int, 
         path = Path(path.key, path.events[:keep], TERMINAL_TYPES[last.type], d.get("error"), d.get("cause"))
         running = False
     desc = records.describe_execution(
-        spec, path, name=name, start_ms=start_ms, ts_ms=ts_ms[:keep] if path is not tmpl.path else ts_ms,
+        spec,
+        path,
+        name=name,
+        start_ms=start_ms,
+        ts_ms=ts_ms[:keep] if path is not tmpl.path else ts_ms,
         version=tmpl.version,
-        trace_header=trace_header, input_text=input_text, output_text=output_text, collected_ms=collected_ms,
+        trace_header=trace_header,
+        input_text=input_text,
+        output_text=output_text,
+        collected_ms=collected_ms,
         running=running,
     )
     return desc, records.render_events(tmpl.path.events[:keep], ts_ms[:keep], name)
 
 
-TERMINAL_TYPES = {"ExecutionFailed": "FAILED", "ExecutionTimedOut": "TIMED_OUT", "ExecutionAborted": "ABORTED"}
+TERMINAL_TYPES = {
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
 
 
 def drop_rows(t: pa.Table, column: str, values: list[str]) -> pa.Table:

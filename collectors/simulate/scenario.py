@@ -17,8 +17,34 @@ DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 DEGRADATION_LEVELS = 6
 # Share of a business machine's daily traffic per UTC hour (EU morning to US afternoon).
-BUSINESS_HOURS = np.array([1.2, 0.9, 0.8, 0.8, 0.9, 1.3, 2.2, 3.6, 5.2, 6.4, 6.9, 7.0, 7.2, 7.6, 7.8,
-                           7.5, 6.9, 6.0, 4.8, 3.6, 2.6, 2.0, 1.6, 1.4])
+BUSINESS_HOURS = np.array(
+    [
+        1.2,
+        0.9,
+        0.8,
+        0.8,
+        0.9,
+        1.3,
+        2.2,
+        3.6,
+        5.2,
+        6.4,
+        6.9,
+        7.0,
+        7.2,
+        7.6,
+        7.8,
+        7.5,
+        6.9,
+        6.0,
+        4.8,
+        3.6,
+        2.6,
+        2.0,
+        1.6,
+        1.4,
+    ]
+)
 NIGHTLY_HOURS = np.array([0.3, 6, 10, 8, 4, 1] + [0.2] * 18)
 WEEKEND = 0.45  # business traffic on Saturdays and Sundays
 
@@ -63,10 +89,22 @@ def plan_incidents(start_ms: int, end_ms: int) -> Incidents:
     degr_start = end_ms - max(1, min(10, days // 3)) * DAY_MS
     deploy = end_day - max(1, min(30, days // 2)) * DAY_MS + 10 * HOUR_MS
     return Incidents(
-        outage, outage + 2 * HOUR_MS, ("ai-inference-rag-answer", "ai-inference-document-extraction"), "InvokeModel",
-        "Bedrock.ServiceUnavailableException", 0.92,
-        degr_start, end_ms, "risk-compliance-transaction-monitoring", "ScoreTransaction", 3.5, 0.09,
-        deploy, "customer-care-ticket-triage", "ClassifyIntent", 2.4,
+        outage,
+        outage + 2 * HOUR_MS,
+        ("ai-inference-rag-answer", "ai-inference-document-extraction"),
+        "InvokeModel",
+        "Bedrock.ServiceUnavailableException",
+        0.92,
+        degr_start,
+        end_ms,
+        "risk-compliance-transaction-monitoring",
+        "ScoreTransaction",
+        3.5,
+        0.09,
+        deploy,
+        "customer-care-ticket-triage",
+        "ClassifyIntent",
+        2.4,
     )
 
 
@@ -75,11 +113,14 @@ def behaviours(spec: MachineSpec, regime: Regime, inc: Incidents) -> dict[str, B
     beh = dict(spec.states)
     if regime.cond == "outage" and inc.outage_state in beh:
         beh[inc.outage_state] = beh[inc.outage_state].scaled(
-            fail=inc.outage_fail, errors=((inc.outage_error, 1.0),), latency=0.15)
+            fail=inc.outage_fail, errors=((inc.outage_error, 1.0),), latency=0.15
+        )
     if regime.cond == "degraded" and inc.degr_state in beh:
         s = regime.level / DEGRADATION_LEVELS
         b = beh[inc.degr_state]
-        beh[inc.degr_state] = b.scaled(latency=1 + (inc.degr_latency - 1) * s, timeout=b.timeout + inc.degr_timeout * s)
+        beh[inc.degr_state] = b.scaled(
+            latency=1 + (inc.degr_latency - 1) * s, timeout=b.timeout + inc.degr_timeout * s
+        )
     if regime.version >= 2 and spec.name == inc.deploy_machine and inc.deploy_state in beh:
         beh[inc.deploy_state] = beh[inc.deploy_state].scaled(latency=inc.deploy_latency)
     return beh
@@ -93,8 +134,11 @@ def regimes_for(specs: list[MachineSpec], inc: Incidents, m: np.ndarray, start: 
     for n in inc.outage_machines:
         code[(m == names.index(n)) & in_outage] = 1
     dm = (m == names.index(inc.degr_machine)) & (start >= inc.degr_start)
-    level = np.clip(np.ceil((start - inc.degr_start) / max(1, inc.degr_end - inc.degr_start) * DEGRADATION_LEVELS),
-                    1, DEGRADATION_LEVELS).astype(np.int64)
+    level = np.clip(
+        np.ceil((start - inc.degr_start) / max(1, inc.degr_end - inc.degr_start) * DEGRADATION_LEVELS),
+        1,
+        DEGRADATION_LEVELS,
+    ).astype(np.int64)
     code[dm] = 10 + level[dm]
     code[(m == names.index(inc.deploy_machine)) & (start >= inc.deploy_at)] += 100
     return code

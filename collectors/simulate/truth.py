@@ -10,8 +10,14 @@ from collectors.simulate.model import MachineSpec
 from collectors.simulate.scenario import Incidents
 
 
-def ground_truth(specs: list[MachineSpec], inc: Incidents, start_ms: int, end_ms: int, seed: int,
-                 figures: list[dict[str, Any]]) -> dict[str, Any]:
+def ground_truth(
+    specs: list[MachineSpec],
+    inc: Incidents,
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    figures: list[dict[str, Any]],
+) -> dict[str, Any]:
     """What really happened in the simulated account: incidents and true rates per machine.
 
     `figures` are the per-day counts of a build (statuses, redrives, outage hits per machine).
@@ -32,35 +38,70 @@ def ground_truth(specs: list[MachineSpec], inc: Incidents, start_ms: int, end_ms
         total = sum(c.values())
         finished = total - c.get("RUNNING", 0)
         machines[s.arn()] = {
-            "name": s.name, "domain": s.domain, "region": s.region, "executions": total,
-            "by_status": dict(sorted(c.items())), "redriven": redriven.get(s.name, 0),
+            "name": s.name,
+            "domain": s.domain,
+            "region": s.region,
+            "executions": total,
+            "by_status": dict(sorted(c.items())),
+            "redriven": redriven.get(s.name, 0),
             "failure_rate": round((finished - c.get("SUCCEEDED", 0)) / finished, 6) if finished else None,
         }
     dm = by_name[inc.degr_machine]
     deploy = by_name[inc.deploy_machine]
     return {
-        "seed": seed, "window_start": iso(start_ms), "window_end": iso(end_ms),
+        "seed": seed,
+        "window_start": iso(start_ms),
+        "window_end": iso(end_ms),
         "failure_rate_definition": "(FAILED + TIMED_OUT + ABORTED) / finished executions, final status after redrives",
         "incidents": [
-            {"id": "model-endpoint-outage", "kind": "outage", "start": iso(inc.outage_start), "end": iso(inc.outage_end),
-             "domain": by_name[inc.outage_machines[0]].domain, "state": inc.outage_state, "error": inc.outage_error,
-             "attempt_failure_probability": inc.outage_fail,
-             "machines": [{"state_machine_arn": by_name[n].arn(), "name": n,
-                           "executions_started_in_window": outage.get((n, "executions"), 0),
-                           "executions_with_state_failed": outage.get((n, "state_failed"), 0),
-                           "executions_not_succeeded": outage.get((n, "execution_not_succeeded"), 0)}
-                          for n in inc.outage_machines],
-             "description": "The model endpoint behind InvokeModel answers 503 for two hours"},
-            {"id": "scoring-degradation", "kind": "degradation", "start": iso(inc.degr_start), "end": iso(inc.degr_end),
-             "domain": dm.domain, "state_machine_arn": dm.arn(), "name": dm.name, "state": inc.degr_state,
-             "error": "States.Timeout", "latency_factor_at_end": inc.degr_latency,
-             "extra_timeout_probability_at_end": inc.degr_timeout,
-             "description": "The scoring service slows down steadily; more attempts hit TimeoutSeconds"},
-            {"id": "triage-v2-latency-regression", "kind": "deployment", "start": iso(inc.deploy_at),
-             "domain": deploy.domain, "state_machine_arn": deploy.arn(), "name": deploy.name,
-             "state": inc.deploy_state, "old_version_arn": records.version_arn(deploy, 1),
-             "new_version_arn": records.version_arn(deploy, 2), "latency_factor": inc.deploy_latency,
-             "description": "Version 2 of the triage machine makes ClassifyIntent slower"},
+            {
+                "id": "model-endpoint-outage",
+                "kind": "outage",
+                "start": iso(inc.outage_start),
+                "end": iso(inc.outage_end),
+                "domain": by_name[inc.outage_machines[0]].domain,
+                "state": inc.outage_state,
+                "error": inc.outage_error,
+                "attempt_failure_probability": inc.outage_fail,
+                "machines": [
+                    {
+                        "state_machine_arn": by_name[n].arn(),
+                        "name": n,
+                        "executions_started_in_window": outage.get((n, "executions"), 0),
+                        "executions_with_state_failed": outage.get((n, "state_failed"), 0),
+                        "executions_not_succeeded": outage.get((n, "execution_not_succeeded"), 0),
+                    }
+                    for n in inc.outage_machines
+                ],
+                "description": "The model endpoint behind InvokeModel answers 503 for two hours",
+            },
+            {
+                "id": "scoring-degradation",
+                "kind": "degradation",
+                "start": iso(inc.degr_start),
+                "end": iso(inc.degr_end),
+                "domain": dm.domain,
+                "state_machine_arn": dm.arn(),
+                "name": dm.name,
+                "state": inc.degr_state,
+                "error": "States.Timeout",
+                "latency_factor_at_end": inc.degr_latency,
+                "extra_timeout_probability_at_end": inc.degr_timeout,
+                "description": "The scoring service slows down steadily; more attempts hit TimeoutSeconds",
+            },
+            {
+                "id": "triage-v2-latency-regression",
+                "kind": "deployment",
+                "start": iso(inc.deploy_at),
+                "domain": deploy.domain,
+                "state_machine_arn": deploy.arn(),
+                "name": deploy.name,
+                "state": inc.deploy_state,
+                "old_version_arn": records.version_arn(deploy, 1),
+                "new_version_arn": records.version_arn(deploy, 2),
+                "latency_factor": inc.deploy_latency,
+                "description": "Version 2 of the triage machine makes ClassifyIntent slower",
+            },
         ],
         "machines": machines,
     }

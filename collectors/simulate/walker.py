@@ -61,8 +61,11 @@ def _matches(error: str, equals: list[str]) -> bool:
     for e in equals:
         if e == error or (e == "States.ALL" and error != "States.Runtime"):
             return True
-        if e == "States.TaskFailed" and error not in ("States.Timeout", "States.Runtime",
-                                                       "States.HeartbeatTimeout"):
+        if e == "States.TaskFailed" and error not in (
+            "States.Timeout",
+            "States.Runtime",
+            "States.HeartbeatTimeout",
+        ):
             return True
     return False
 
@@ -70,9 +73,9 @@ def _matches(error: str, equals: list[str]) -> bool:
 def _resource_parts(resource: str) -> tuple[str, str]:
     """resourceType and resource as the history names them (lambda / invoke, sqs / sendMessage...)."""
     if resource.startswith("arn:aws:states:::"):
-        rest = resource[len("arn:aws:states:::"):]
+        rest = resource[len("arn:aws:states:::") :]
         if rest.startswith("aws-sdk:"):
-            rest = rest[len("aws-sdk:"):]
+            rest = rest[len("aws-sdk:") :]
         svc, _, action = rest.partition(":")
         return svc, action
     if ":function:" in resource:
@@ -83,8 +86,16 @@ def _resource_parts(resource: str) -> tuple[str, str]:
 class Walker:
     """Walks one machine under given state behaviours with a seeded `random.Random`."""
 
-    def __init__(self, spec: MachineSpec, behaviours: dict[str, Behaviour], *, version_arn: str | None,
-                 alias_arn: str | None, region: str, redrive_behaviours: dict[str, Behaviour] | None = None):
+    def __init__(
+        self,
+        spec: MachineSpec,
+        behaviours: dict[str, Behaviour],
+        *,
+        version_arn: str | None,
+        alias_arn: str | None,
+        region: str,
+        redrive_behaviours: dict[str, Behaviour] | None = None,
+    ):
         self.spec = spec
         self.beh = self.base_beh = behaviours
         self.redrive_beh = redrive_behaviours or behaviours
@@ -95,8 +106,14 @@ class Walker:
         self.timeout_ms = float(spec.definition.get("TimeoutSeconds") or 0) * 1000
 
     # -- public ------------------------------------------------------------------------------
-    def walk(self, rng: random.Random | None, *, record: bool = True, script: tuple | None = None,
-             allow_redrive: bool = True) -> Path:
+    def walk(
+        self,
+        rng: random.Random | None,
+        *,
+        record: bool = True,
+        script: tuple | None = None,
+        allow_redrive: bool = True,
+    ) -> Path:
         """One random path through the machine.
 
         `record=False` only collects the key (every decision), which is enough to count paths;
@@ -114,11 +131,20 @@ class Walker:
             started["stateMachineAliasArn"] = self.alias_arn
         self.emit("ExecutionStarted", "executionStartedEventDetails", started, ("c", 0.0, 0.0, 0.0))
         path = self._run(self.spec.definition["StartAt"])
-        if allow_redrive and path.status == "FAILED" and path.failed_state and self.spec.redrive \
-                and self.spec.definition["States"][path.failed_state]["Type"] != "Fail" \
-                and self.draw(self.spec.redrive):
-            self.emit("ExecutionRedriven", "executionRedrivenEventDetails", {"redriveCount": 1},
-                      ("l", 2 * 3600e3, 0.8, 12 * 3600e3))
+        if (
+            allow_redrive
+            and path.status == "FAILED"
+            and path.failed_state
+            and self.spec.redrive
+            and self.spec.definition["States"][path.failed_state]["Type"] != "Fail"
+            and self.draw(self.spec.redrive)
+        ):
+            self.emit(
+                "ExecutionRedriven",
+                "executionRedrivenEventDetails",
+                {"redriveCount": 1},
+                ("l", 2 * 3600e3, 0.8, 12 * 3600e3),
+            )
             self.beh = self.redrive_beh  # a redrive runs later, after the incident
             second = self._run(path.failed_state)
             second.redriven = True
@@ -132,17 +158,25 @@ class Walker:
         try:
             out = self.scope(self.spec.definition, start, top=True)
         except _Stop as stop:
-            ev = {"ABORTED": ("ExecutionAborted", "executionAbortedEventDetails"),
-                  "TIMED_OUT": ("ExecutionTimedOut", "executionTimedOutEventDetails")}[stop.status]
+            ev = {
+                "ABORTED": ("ExecutionAborted", "executionAbortedEventDetails"),
+                "TIMED_OUT": ("ExecutionTimedOut", "executionTimedOutEventDetails"),
+            }[stop.status]
             slot = ("abs", self.timeout_ms, 0.0, 0.0) if stop.status == "TIMED_OUT" else ("l", 60e3, 1.0, 0.0)
             self.emit(ev[0], ev[1], {"error": stop.error, "cause": stop.cause}, slot)
             return Path((), [], stop.status, stop.error, stop.cause, self.top_state)
         if out is None:
-            self.emit("ExecutionSucceeded", "executionSucceededEventDetails", {"outputDetails": {"truncated": False}},
-                      OVERHEAD)
+            self.emit(
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                {"outputDetails": {"truncated": False}},
+                OVERHEAD,
+            )
             return Path((), [], "SUCCEEDED")
         error, cause = out
-        self.emit("ExecutionFailed", "executionFailedEventDetails", {"error": error, "cause": cause}, OVERHEAD)
+        self.emit(
+            "ExecutionFailed", "executionFailedEventDetails", {"error": error, "cause": cause}, OVERHEAD
+        )
         return Path((), [], "FAILED", error, cause, self.top_state)
 
     # -- random decisions (each recorded in the key) -----------------------------------------
@@ -177,8 +211,9 @@ class Walker:
         return n
 
     # -- events ------------------------------------------------------------------------------
-    def emit(self, typ: str, fld: str | None, details: dict[str, Any] | None, slot: Slot,
-             prev: int | None = None) -> int:
+    def emit(
+        self, typ: str, fld: str | None, details: dict[str, Any] | None, slot: Slot, prev: int | None = None
+    ) -> int:
         if self.record:
             self.events.append(Event(typ, fld, details, self.last if prev is None else prev, slot))
         self.n += 1
@@ -221,10 +256,16 @@ class Walker:
         self.entered("Wait", name)
         b = self.beh.get(name)
         if b is not None and b.sigma > 0:
-            self.emit("WaitStateExited", "stateExitedEventDetails", {"name": name}, ("l", b.p50_ms, b.sigma, 0.0))
+            self.emit(
+                "WaitStateExited", "stateExitedEventDetails", {"name": name}, ("l", b.p50_ms, b.sigma, 0.0)
+            )
         else:
-            self.emit("WaitStateExited", "stateExitedEventDetails", {"name": name},
-                      ("c", float(body.get("Seconds", 1)) * 1000, 0.0, 0.0))
+            self.emit(
+                "WaitStateExited",
+                "stateExitedEventDetails",
+                {"name": name},
+                ("c", float(body.get("Seconds", 1)) * 1000, 0.0, 0.0),
+            )
         return self._next(body)
 
     def s_succeed(self, name: str, body: dict[str, Any]) -> str | None:
@@ -239,7 +280,9 @@ class Walker:
     def s_choice(self, name: str, body: dict[str, Any]) -> str | None:
         self.entered("Choice", name)
         rules = body["Choices"]
-        weights = self.spec.choices.get(name) or tuple([1.0] * len(rules) + ([1.0] if "Default" in body else []))
+        weights = self.spec.choices.get(name) or tuple(
+            [1.0] * len(rules) + ([1.0] if "Default" in body else [])
+        )
         i = self.pick(weights)
         self.exited("Choice", name)
         return rules[i]["Next"] if i < len(rules) else body["Default"]
@@ -270,24 +313,40 @@ class Walker:
                 raise _Stop("ABORTED", *self.spec.abort_reason)
             if self.draw(self.spec.stalls.get(name, 0.0)):
                 raise _Stop("TIMED_OUT", "States.Timeout", "The execution timed out.")
-            outcome = self.pick((max(0.0, 1 - b.fail - b.timeout - b.heartbeat), b.fail,
-                                 b.timeout if timeout_s else 0.0, b.heartbeat if heartbeat_s else 0.0))
+            outcome = self.pick(
+                (
+                    max(0.0, 1 - b.fail - b.timeout - b.heartbeat),
+                    b.fail,
+                    b.timeout if timeout_s else 0.0,
+                    b.heartbeat if heartbeat_s else 0.0,
+                )
+            )
             if outcome == 0:
-                self.emit("TaskSucceeded", "taskSucceededEventDetails", dict(rr), ("l", b.p50_ms, b.sigma, cap))
+                self.emit(
+                    "TaskSucceeded", "taskSucceededEventDetails", dict(rr), ("l", b.p50_ms, b.sigma, cap)
+                )
                 self.exited("Task", name)
                 return self._next(body)
             if outcome == 1:
                 errs = b.errors or (("States.TaskFailed", 1.0),)
                 error = errs[self.pick([w for _, w in errs])][0]
                 cause = ERRORS.get(error, ("",))[0]
-                self.emit("TaskFailed", "taskFailedEventDetails", {**rr, "error": error, "cause": cause},
-                          ("l", b.p50_ms * 0.6, b.sigma, cap))
+                self.emit(
+                    "TaskFailed",
+                    "taskFailedEventDetails",
+                    {**rr, "error": error, "cause": cause},
+                    ("l", b.p50_ms * 0.6, b.sigma, cap),
+                )
             else:
                 error = "States.Timeout" if outcome == 2 else "States.HeartbeatTimeout"
                 cause = ERRORS[error][0]
                 secs = float(timeout_s if outcome == 2 else heartbeat_s)
-                self.emit("TaskTimedOut", "taskTimedOutEventDetails", {**rr, "error": error, "cause": cause},
-                          ("c", secs * 1000, 0.0, 0.0))
+                self.emit(
+                    "TaskTimedOut",
+                    "taskTimedOutEventDetails",
+                    {**rr, "error": error, "cause": cause},
+                    ("c", secs * 1000, 0.0, 0.0),
+                )
             gap = self._retry_gap(retriers, used, error)
             if gap is not None:
                 continue
@@ -302,8 +361,12 @@ class Walker:
         hit = self._details_cache.get(name)
         if hit is None:
             rtype, res = _resource_parts(body["Resource"])
-            sched: dict[str, Any] = {"resourceType": rtype, "resource": res, "region": self.region,
-                                     "parameters": _parameters_shape(body.get("Parameters"))}
+            sched: dict[str, Any] = {
+                "resourceType": rtype,
+                "resource": res,
+                "region": self.region,
+                "parameters": _parameters_shape(body.get("Parameters")),
+            }
             if body.get("TimeoutSeconds"):
                 sched["timeoutInSeconds"] = body["TimeoutSeconds"]
             if body.get("HeartbeatSeconds"):
@@ -331,14 +394,25 @@ class Walker:
         failure: tuple[str, str] | None = None
         if mode == "DISTRIBUTED":
             self.emit("MapStateStarted", "mapStateStartedEventDetails", {"length": 0}, TICK)
-            arn = (f"arn:aws:states:{self.region}:{self.spec.arn().split(':')[4]}:mapRun:"
-                   f"{self.spec.name}/{name}:{EXEC_NAME}")
-            self.emit("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn}, ("l", 400.0, 0.3, 0.0))
+            arn = (
+                f"arn:aws:states:{self.region}:{self.spec.arn().split(':')[4]}:mapRun:"
+                f"{self.spec.name}/{name}:{EXEC_NAME}"
+            )
+            self.emit(
+                "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn}, ("l", 400.0, 0.3, 0.0)
+            )
             p50, p_fail = self.spec.map_runs.get(name, (60e3, 0.0))
             if self.draw(p_fail):
-                failure = ("States.ExceedToleratedFailureThreshold", ERRORS["States.ExceedToleratedFailureThreshold"][0])
-                self.emit("MapRunFailed", "mapRunFailedEventDetails", {"error": failure[0], "cause": failure[1]},
-                          ("l", p50 * 0.7, 0.4, 0.0))
+                failure = (
+                    "States.ExceedToleratedFailureThreshold",
+                    ERRORS["States.ExceedToleratedFailureThreshold"][0],
+                )
+                self.emit(
+                    "MapRunFailed",
+                    "mapRunFailedEventDetails",
+                    {"error": failure[0], "cause": failure[1]},
+                    ("l", p50 * 0.7, 0.4, 0.0),
+                )
             else:
                 self.emit("MapRunSucceeded", None, None, ("l", p50, 0.4, 0.0))
         else:
@@ -346,12 +420,18 @@ class Walker:
             n = self.between(lo, hi)
             started = self.emit("MapStateStarted", "mapStateStartedEventDetails", {"length": n}, TICK)
             for i in range(n):
-                self.emit("MapIterationStarted", "mapIterationStartedEventDetails", {"name": name, "index": i},
-                          TICK, prev=started)
+                self.emit(
+                    "MapIterationStarted",
+                    "mapIterationStartedEventDetails",
+                    {"name": name, "index": i},
+                    TICK,
+                    prev=started,
+                )
                 failure = self.scope(proc, proc["StartAt"])
                 kind = "Failed" if failure else "Succeeded"
-                self.emit(f"MapIteration{kind}", f"mapIteration{kind}EventDetails", {"name": name, "index": i},
-                          TICK)
+                self.emit(
+                    f"MapIteration{kind}", f"mapIteration{kind}EventDetails", {"name": name, "index": i}, TICK
+                )
                 if failure:
                     break
         return self._close(name, body, "Map", failure)
@@ -367,8 +447,9 @@ class Walker:
                 break
         return self._close(name, body, "Parallel", failure)
 
-    def _close(self, name: str, body: dict[str, Any], typ: str,
-               failure: tuple[str, str] | None) -> str | tuple[str, str] | None:
+    def _close(
+        self, name: str, body: dict[str, Any], typ: str, failure: tuple[str, str] | None
+    ) -> str | tuple[str, str] | None:
         if failure is None:
             self.emit(f"{typ}StateSucceeded", None, None, TICK)
             self.exited(typ, name)
@@ -388,4 +469,5 @@ def _parameters_shape(params: Any) -> str:
         if isinstance(v, dict):
             return {k: keep(x) for k, x in v.items() if not k.endswith(".$")}
         return v
+
     return json.dumps(keep(params or {}), separators=(",", ":"), sort_keys=True)

@@ -29,8 +29,15 @@ SOURCE = "histories"
 DEFAULT_WINDOW = timedelta(days=7)
 # A redrive keeps the execution's start date; AWS allows one within 14 days of its end.
 REDRIVE_HORIZON = timedelta(days=14)
-INDEX_COLUMNS = ["execution_arn", "state_machine_arn", "status", "history_complete", "history_error",
-                 "redrive_count", "redrive_date"]
+INDEX_COLUMNS = [
+    "execution_arn",
+    "state_machine_arn",
+    "status",
+    "history_complete",
+    "history_error",
+    "redrive_count",
+    "redrive_date",
+]
 Known = dict[str, dict[str, Any]]  # execution ARN → the INDEX_COLUMNS of its lake row
 Todo = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # execution ARN → (listed item, described)
 
@@ -52,7 +59,9 @@ def _redrive_changed(known: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
     if count is not None and count != (known.get("redrive_count") or 0):
         return True
     date = item.get("redriveDate")
-    return date is not None and (known.get("redrive_date") is None or sf.utc(date) != sf.utc(known["redrive_date"]))
+    return date is not None and (
+        known.get("redrive_date") is None or sf.utc(date) != sf.utc(known["redrive_date"])
+    )
 
 
 def lower_bound(opts: CollectOptions, watermark: datetime | None, now: datetime) -> datetime:
@@ -93,24 +102,35 @@ def collect(ctx: Context, t: Target, machines: list[dict[str, Any]]) -> None:
             ctx.error(msg)
             old = cursor or {}
             # The old position stays: the next run lists the same window again.
-            _put_cursor(ctx, t, sm, old.get("watermark"), old.get("last_collected_at"),
-                        (old.get("open_items") or 0, old.get("incomplete_items") or 0), error=msg)
+            _put_cursor(
+                ctx,
+                t,
+                sm,
+                old.get("watermark"),
+                old.get("last_collected_at"),
+                (old.get("open_items") or 0, old.get("incomplete_items") or 0),
+                error=msg,
+            )
         ctx.progress.add("machines")
 
 
-def _collect_machine(ctx: Context, t: Target, sm: dict[str, Any], known: Known,
-                     cursor: dict[str, Any] | None) -> None:
+def _collect_machine(
+    ctx: Context, t: Target, sm: dict[str, Any], known: Known, cursor: dict[str, Any] | None
+) -> None:
     now = ctx.now()
     old_wm = cursor["watermark"] if cursor else None
     since = lower_bound(ctx.opts, old_wm, now)
-    todo, newest = _listed_todo(ctx, t, sm["state_machine_arn"], since, known, sf.utc(old_wm) if old_wm else None)
+    todo, newest = _listed_todo(
+        ctx, t, sm["state_machine_arn"], since, known, sf.utc(old_wm) if old_wm else None
+    )
     written = _fetch_and_write(ctx, t, sm, todo, known)
     after = {**known, **{r["execution_arn"]: r for r in written}}
     _put_cursor(ctx, t, sm, newest, now, _open_and_incomplete(after.values()))
 
 
-def _listed_todo(ctx: Context, t: Target, arn: str, since: datetime, known: Known,
-                 newest: datetime | None) -> tuple[Todo, datetime | None]:
+def _listed_todo(
+    ctx: Context, t: Target, arn: str, since: datetime, known: Known, newest: datetime | None
+) -> tuple[Todo, datetime | None]:
     """The executions to fetch, and the newest start time listed (or the old one)."""
     todo: Todo = {}
     listed: set[str] = set()
@@ -138,7 +158,9 @@ def _listed_todo(ctx: Context, t: Target, arn: str, since: datetime, known: Know
     return todo, newest
 
 
-def _fetch_and_write(ctx: Context, t: Target, sm: dict[str, Any], todo: Todo, known: Known) -> list[dict[str, Any]]:
+def _fetch_and_write(
+    ctx: Context, t: Target, sm: dict[str, Any], todo: Todo, known: Known
+) -> list[dict[str, Any]]:
     """Fetch, normalise and write; returns the executions rows written."""
     batch: list[NormalizedExecution] = []
     written: list[dict[str, Any]] = []
@@ -170,12 +192,22 @@ def _fetch_and_write(ctx: Context, t: Target, sm: dict[str, Any], todo: Todo, kn
     return written
 
 
-def _fetch_one(ctx: Context, t: Target, sm: dict[str, Any], item: dict[str, Any], desc: dict[str, Any] | None,
-               update: bool) -> NormalizedExecution:
+def _fetch_one(
+    ctx: Context,
+    t: Target,
+    sm: dict[str, Any],
+    item: dict[str, Any],
+    desc: dict[str, Any] | None,
+    update: bool,
+) -> NormalizedExecution:
     p = ctx.progress
     fetched = sf.fetch_execution(
-        t.sfn, item, include_payloads=ctx.opts.include_payloads, described=desc,
-        on_page=lambda n: (p.add("pages"), p.add("events", n)), sleep=ctx.sleep,
+        t.sfn,
+        item,
+        include_payloads=ctx.opts.include_payloads,
+        described=desc,
+        on_page=lambda n: (p.add("pages"), p.add("events", n)),
+        sleep=ctx.sleep,
     )
     if fetched.retries:
         p.add("collector_retries", fetched.retries)
@@ -183,8 +215,13 @@ def _fetch_one(ctx: Context, t: Target, sm: dict[str, Any], item: dict[str, Any]
         p.add("expired")
     p.add("updated" if update else "new")
     return normalize_execution(
-        fetched.execution, fetched.events, state_machine=sm, include_payloads=ctx.opts.include_payloads,
-        history_complete=fetched.history_complete, history_error=fetched.history_error, collected_at=ctx.now(),
+        fetched.execution,
+        fetched.events,
+        state_machine=sm,
+        include_payloads=ctx.opts.include_payloads,
+        history_complete=fetched.history_complete,
+        history_error=fetched.history_error,
+        collected_at=ctx.now(),
     )
 
 
@@ -192,17 +229,36 @@ def _write_batch(ctx: Context, batch: list[NormalizedExecution]) -> list[dict[st
     # Order matters: an executions row is the commit marker of its events and state runs.
     batch = sorted(batch, key=lambda n: n.execution["execution_arn"])
     ctx.lake.write_partitioned("events", [e for n in batch for e in n.events], replace_executions=True)
-    ctx.lake.write_partitioned("state_runs", [r for n in batch for r in n.state_runs], replace_executions=True)
+    ctx.lake.write_partitioned(
+        "state_runs", [r for n in batch for r in n.state_runs], replace_executions=True
+    )
     ctx.lake.write_partitioned("executions", [n.execution for n in batch])
     return [n.execution for n in batch]
 
 
-def _put_cursor(ctx: Context, t: Target, sm: dict[str, Any], watermark: datetime | None,
-                finished: datetime | None, counts: tuple[int, int], *, error: str | None = None) -> None:
+def _put_cursor(
+    ctx: Context,
+    t: Target,
+    sm: dict[str, Any],
+    watermark: datetime | None,
+    finished: datetime | None,
+    counts: tuple[int, int],
+    *,
+    error: str | None = None,
+) -> None:
     """The machine's cursor; called only after its executions are written."""
-    ctx.cursors.put(SOURCE, t.account_id, t.region, sm["state_machine_arn"], domain=sm["domain"],
-                    watermark=watermark, last_collected_at=finished, open_items=counts[0],
-                    incomplete_items=counts[1], last_error=error)
+    ctx.cursors.put(
+        SOURCE,
+        t.account_id,
+        t.region,
+        sm["state_machine_arn"],
+        domain=sm["domain"],
+        watermark=watermark,
+        last_collected_at=finished,
+        open_items=counts[0],
+        incomplete_items=counts[1],
+        last_error=error,
+    )
 
 
 def _open_and_incomplete(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
@@ -212,12 +268,16 @@ def _open_and_incomplete(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
 
 # -- what a run shows of this source -----------------------------------------------------------
 def progress(p: Progress) -> str:
-    return (f"executions {p.get('listed')} listed, {p.get('new') + p.get('updated')} fetched  "
-            f"pages {p.get('pages')}")
+    return (
+        f"executions {p.get('listed')} listed, {p.get('new') + p.get('updated')} fetched  "
+        f"pages {p.get('pages')}"
+    )
 
 
 def summary(c: Mapping[str, int]) -> list[str]:
-    return [f"histories: {c.get('listed', 0)} executions listed ({c.get('new', 0)} new, "
-            f"{c.get('updated', 0)} updated, {c.get('skipped', 0)} unchanged)",
-            f"  history pages {c.get('pages', 0)}, events {c.get('events', 0)}, "
-            f"expired histories {c.get('expired', 0)}"]
+    return [
+        f"histories: {c.get('listed', 0)} executions listed ({c.get('new', 0)} new, "
+        f"{c.get('updated', 0)} updated, {c.get('skipped', 0)} unchanged)",
+        f"  history pages {c.get('pages', 0)}, events {c.get('events', 0)}, "
+        f"expired histories {c.get('expired', 0)}",
+    ]

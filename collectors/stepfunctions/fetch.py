@@ -21,10 +21,18 @@ from collectors.ratelimit import is_throttle
 PAGE_SIZE = 1000
 EXPIRED_CODE = "ExecutionDoesNotExist"
 # Codes that mean "this caller may not use the tagging API here": discovery falls back.
-TAGGING_UNAVAILABLE = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
-    "InvalidAction", "UnknownOperationException", "OptInRequired", "InternalServiceException",
-})
+TAGGING_UNAVAILABLE = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "InvalidAction",
+        "UnknownOperationException",
+        "OptInRequired",
+        "InternalServiceException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,9 @@ def utc(ts: datetime) -> datetime:
 
 
 # -- discovery -------------------------------------------------------------------------------
-def discover(sfn: Any, tagging: Any, tag_key: str, domains: list[str] | None = None) -> tuple[list[Machine], str]:
+def discover(
+    sfn: Any, tagging: Any, tag_key: str, domains: list[str] | None = None
+) -> tuple[list[Machine], str]:
     """State machines carrying `tag_key` (with one of `domains` if given), and how they were found."""
     try:
         return discover_by_tagging_api(tagging, tag_key, domains), "tagging"
@@ -92,7 +102,10 @@ def discover_by_listing(sfn: Any, tag_key: str, domains: list[str] | None) -> li
     out = []
     for page in sfn.get_paginator("list_state_machines").paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
         for sm in page.get("stateMachines", []):
-            tags = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=sm["stateMachineArn"])["tags"]}
+            tags = {
+                t["key"]: t["value"]
+                for t in sfn.list_tags_for_resource(resourceArn=sm["stateMachineArn"])["tags"]
+            }
             if _wanted(tags, tag_key, domains):
                 out.append(Machine(sm["stateMachineArn"], tags))
     return sorted(out, key=lambda m: m.arn)
@@ -149,7 +162,10 @@ def list_executions(
     sfn: Any, state_machine_arn: str, since: datetime, *, redriven: bool = False
 ) -> Iterator[dict[str, Any]]:
     """ListExecutions newest first, stopping at the first execution started before `since`."""
-    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "PaginationConfig": {"PageSize": PAGE_SIZE}}
+    kwargs: dict[str, Any] = {
+        "stateMachineArn": state_machine_arn,
+        "PaginationConfig": {"PageSize": PAGE_SIZE},
+    }
     if redriven:
         kwargs["redriveFilter"] = "REDRIVEN"
     for page in sfn.get_paginator("list_executions").paginate(**kwargs):

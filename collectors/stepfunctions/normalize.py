@@ -113,8 +113,11 @@ _KEEP_SENSITIVE = frozenset({"error", "cause"})
 # Payload members the model does not mark sensitive (variable values).
 _ALSO_PAYLOAD = frozenset({"assignedVariables"})
 # Which details member names the state an event is about.
-_NAME_FIELD = {"stateEnteredEventDetails": "name", "stateExitedEventDetails": "name",
-               "evaluationFailedEventDetails": "state"}
+_NAME_FIELD = {
+    "stateEnteredEventDetails": "name",
+    "stateExitedEventDetails": "name",
+    "evaluationFailedEventDetails": "state",
+}
 
 
 @functools.cache
@@ -148,7 +151,8 @@ def stripped_members() -> dict[str, frozenset[str]]:
         if not key.endswith("EventDetails"):
             continue
         out[key] = frozenset(
-            name for name, m in shape.members.items()
+            name
+            for name, m in shape.members.items()
             if (m.serialization.get("sensitive") or m.metadata.get("sensitive") or name in _ALSO_PAYLOAD)
             and name not in _KEEP_SENSITIVE
         )
@@ -191,7 +195,9 @@ def _make_encoder() -> Any:
     if c_make is None:
         return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
     # markers=None: no circular check (API data has no cycles); args as json.JSONEncoder.iterencode passes them
-    iterencode = c_make(None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    iterencode = c_make(
+        None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
     return lambda o: "".join(iterencode(o, 0))
 
 
@@ -209,7 +215,9 @@ def _unknown_details(ev: Mapping) -> tuple[str | None, Any]:
 # events
 
 
-def event_rows(events: Sequence[Mapping], *, execution_arn: str, include_payloads: bool = False) -> list[dict]:
+def event_rows(
+    events: Sequence[Mapping], *, execution_arn: str, include_payloads: bool = False
+) -> list[dict]:
     """EVENTS rows: one per history event, details as compact JSON (payloads stripped unless opted in)."""
     return _event_rows(_ascending(events), execution_arn, include_payloads, None)
 
@@ -267,9 +275,27 @@ class _Scope:
 
 class _Visit:
     __slots__ = (
-        "name", "type", "scope", "entered_id", "entered_time", "exited_id", "ended_time", "attempts",
-        "error", "cause", "pending", "timeout", "aborted", "resource", "next_state", "on_path", "status",
-        "open", "children", "sub", "failed_child",
+        "name",
+        "type",
+        "scope",
+        "entered_id",
+        "entered_time",
+        "exited_id",
+        "ended_time",
+        "attempts",
+        "error",
+        "cause",
+        "pending",
+        "timeout",
+        "aborted",
+        "resource",
+        "next_state",
+        "on_path",
+        "status",
+        "open",
+        "children",
+        "sub",
+        "failed_child",
     )
 
     def __init__(self, name: str, typ: str, scope: _Scope, entered_id: int, entered_time: datetime):
@@ -509,7 +535,9 @@ class _Replayer:
             elif kind == EXECUTION_STARTED:
                 started = ev.get("executionStartedEventDetails")
             elif kind == EXECUTION_REDRIVEN:
-                redrives = max(redrives + 1, (ev.get("executionRedrivenEventDetails") or {}).get("redriveCount") or 0)
+                redrives = max(
+                    redrives + 1, (ev.get("executionRedrivenEventDetails") or {}).get("redriveCount") or 0
+                )
         if open_:
             term = _END_OF_HISTORY.get(execution_status or "RUNNING", "RUNNING")
             for v in list(open_.values()):
@@ -545,8 +573,14 @@ class _Replayer:
 
 # Status of visits still open when a history ends without a terminal event (e.g. a truncated
 # history of a finished execution): best effort from the execution's status.
-_END_OF_HISTORY = {"RUNNING": "RUNNING", "SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED?",
-                   "PENDING_REDRIVE": "FAILED?", "TIMED_OUT": "TIMED_OUT", "ABORTED": "ABORTED"}
+_END_OF_HISTORY = {
+    "RUNNING": "RUNNING",
+    "SUCCEEDED": "SUCCEEDED",
+    "FAILED": "FAILED?",
+    "PENDING_REDRIVE": "FAILED?",
+    "TIMED_OUT": "TIMED_OUT",
+    "ABORTED": "ABORTED",
+}
 
 
 def _detail_key(t: str) -> str:
@@ -602,7 +636,9 @@ def _index_for(definition: Mapping | str | None) -> tuple[Mapping, Mapping]:
     return _definition_index(definition)
 
 
-def _replay(events: Sequence[Mapping], definition: Mapping | str | None, execution_status: str | None) -> _Replay:
+def _replay(
+    events: Sequence[Mapping], definition: Mapping | str | None, execution_status: str | None
+) -> _Replay:
     # recordings loaded from JSON carry string timestamps: say so instead of failing later on arithmetic
     if events and not (isinstance(events[0], Mapping) and isinstance(events[0].get("timestamp"), datetime)):
         raise ValueError(_bad_events(events) or "history events need datetime timestamps")
@@ -680,7 +716,9 @@ def state_runs_from_events(
     history that ends without a terminal event.
     """
     events = _ascending(events)
-    return _state_run_rows(_replay(events, definition, execution_status), execution_arn, state_machine_arn, None)
+    return _state_run_rows(
+        _replay(events, definition, execution_status), execution_arn, state_machine_arn, None
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,7 +734,9 @@ class NormalizedExecution:
 
 def _payload(text: Any, details: Mapping | None) -> tuple[str | None, int | None, str | None]:
     """(sha256 hex, byte size, text) of a payload; all None when absent, not included or truncated."""
-    if not isinstance(text, str) or (details and (details.get("included") is False or details.get("truncated"))):
+    if not isinstance(text, str) or (
+        details and (details.get("included") is False or details.get("truncated"))
+    ):
         return None, None, None
     raw = text.encode("utf-8")
     return hashlib.sha256(raw).hexdigest(), len(raw), text
@@ -730,8 +770,10 @@ def normalize_execution(
     (error, cause, stop time, input/output when the history carries them) is taken from the
     history. `definition` defaults to `state_machine["definition"]` (JSON text) when present.
     """
-    for rec, what, keys in ((execution, "execution record", ("executionArn", "startDate")),
-                             (state_machine, "state_machine", ("domain",))):
+    for rec, what, keys in (
+        (execution, "execution record", ("executionArn", "startDate")),
+        (state_machine, "state_machine", ("domain",)),
+    ):
         missing = [k for k in keys if rec.get(k) is None]
         if missing:
             raise ValueError(f"{what} lacks {', '.join(missing)}: {dict(rec)!r:.300}")
@@ -796,8 +838,10 @@ def normalize_execution(
         "redrive_status": execution.get("redriveStatus"),
         "redrive_status_reason": execution.get("redriveStatusReason"),
         "redrive_date": execution.get("redriveDate"),
-        "state_machine_version_arn": execution.get("stateMachineVersionArn") or started.get("stateMachineVersionArn"),
-        "state_machine_alias_arn": execution.get("stateMachineAliasArn") or started.get("stateMachineAliasArn"),
+        "state_machine_version_arn": execution.get("stateMachineVersionArn")
+        or started.get("stateMachineVersionArn"),
+        "state_machine_alias_arn": execution.get("stateMachineAliasArn")
+        or started.get("stateMachineAliasArn"),
         "trace_id": trace_root(execution.get("traceHeader")),
         "input_sha256": in_hash,
         "input_bytes": in_bytes,

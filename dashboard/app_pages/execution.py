@@ -24,24 +24,31 @@ if not arn:
 
 ex = data.execution(arn)
 if ex is None:
-    st.error("No execution with this ARN in the lake. It may be older than the collected period, "
-             "belong to a state machine that is not collected, or the link may be mistyped.",
-             icon=":material/search_off:")
+    st.error(
+        "No execution with this ARN in the lake. It may be older than the collected period, "
+        "belong to a state machine that is not collected, or the link may be mistyped.",
+        icon=":material/search_off:",
+    )
     st.code(arn, language=None)
     st.stop()
 
 st.subheader(md_escape(ex["name"]))
 stop = f"{ex['stop_time']:%Y-%m-%d %H:%M:%S}" if ex.get("stop_time") is not None else "still running"
-st.caption(f"{md_escape(ex['state_machine_name'])} · domain {md_escape(ex.get('domain'))} · "
-           f"started {ex['start_time']:%Y-%m-%d %H:%M:%S} UTC · stopped {stop}")
+st.caption(
+    f"{md_escape(ex['state_machine_name'])} · domain {md_escape(ex.get('domain'))} · "
+    f"started {ex['start_time']:%Y-%m-%d %H:%M:%S} UTC · stopped {stop}"
+)
 runs = data.execution_state_runs(arn)
 status = ex["status"]
 colour = {"SUCCEEDED": "green", "RUNNING": "blue"}.get(status, "red")
 st.badge(status, color=colour)
 a, b, c, d = st.columns(4)
 a.metric("Duration", duration(ex.get("duration_ms")))
-b.metric("Attempts", f"{int(pd.to_numeric(runs['attempts']).fillna(1).sum()):,}",
-         help="Task attempts over every state run, retries included.")
+b.metric(
+    "Attempts",
+    f"{int(pd.to_numeric(runs['attempts']).fillna(1).sum()):,}",
+    help="Task attempts over every state run, retries included.",
+)
 c.metric("Redrives", int(ex.get("redrive_count") or 0))
 d.metric("Events", f"{int(ex.get('event_count') or 0):,}")
 if ex.get("error") or ex.get("cause"):
@@ -52,13 +59,17 @@ if ex.get("error") or ex.get("cause"):
     st.markdown("**Cause**")
     st.code(ex.get("cause") or "(none)", language=None, wrap_lines=True)
 if not ex.get("history_complete", True):
-    st.warning(f"The history of this execution is incomplete: {ex.get('history_error') or 'not fully read'}. "
-               "The timeline and path below may be partial.")
+    st.warning(
+        f"The history of this execution is incomplete: {ex.get('history_error') or 'not fully read'}. "
+        "The timeline and path below may be partial."
+    )
 
 m = data.machine(ex["state_machine_arn"]) or {}
 region = links.region_of(arn)
 cols = st.columns(4)
-cols[0].link_button("Open in the AWS console", links.execution_console_url(arn), icon=":material/open_in_new:")
+cols[0].link_button(
+    "Open in the AWS console", links.execution_console_url(arn), icon=":material/open_in_new:"
+)
 logs = links.log_group_url(m.get("log_group_arn"), region)
 if logs:
     cols[1].link_button("CloudWatch Logs", logs, icon=":material/article:")
@@ -74,12 +85,28 @@ elif status in links.REDRIVABLE_STATUSES and ex.get("redrive_status_reason"):
 st.subheader("Timeline")
 label = runs["state_name"].astype(str)
 nested = runs["parent_state"].notna()
-label = label.where(~nested, runs["parent_state"].astype(str) + " › " + label + " [" +
-                    runs["iteration"].astype("Int64").astype(str) + "]")
+label = label.where(
+    ~nested,
+    runs["parent_state"].astype(str)
+    + " › "
+    + label
+    + " ["
+    + runs["iteration"].astype("Int64").astype(str)
+    + "]",
+)
 retried = runs["attempts"].fillna(1) > 1
 label = label.where(~retried, label + " ×" + runs["attempts"].astype("Int64").astype(str))
-st.plotly_chart(charts.timeline(runs.assign(label=label), "entered_time", "exited_time", "label", "status",
-                                "State runs (× = attempts with retries)"), width="stretch")
+st.plotly_chart(
+    charts.timeline(
+        runs.assign(label=label),
+        "entered_time",
+        "exited_time",
+        "label",
+        "status",
+        "State runs (× = attempts with retries)",
+    ),
+    width="stretch",
+)
 
 st.subheader("Path taken")
 try:
@@ -94,9 +121,13 @@ if graph is not None:
 st.subheader("Events")
 events = data.execution_events(arn)
 st.dataframe(
-    events[["event_id", "timestamp", "type", "state_name", "details_json"]], hide_index=True, width="stretch",
+    events[["event_id", "timestamp", "type", "state_name", "details_json"]],
+    hide_index=True,
+    width="stretch",
     column_config={
-        "event_id": "Id", "type": "Type", "state_name": "State",
+        "event_id": "Id",
+        "type": "Type",
+        "state_name": "State",
         "timestamp": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss.SSS"),
         "details_json": st.column_config.JsonColumn("Details", width="large"),
     },

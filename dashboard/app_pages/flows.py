@@ -10,7 +10,9 @@ from dashboard.components.flow_overlay import METRICS, flow_overlay
 from dashboard.components.graph import to_dot
 from lake.asl import AslError, parse_definition
 
-frame.open_page("Flows", "Where executions go and where they fail, drawn from the state machine's definition.")
+frame.open_page(
+    "Flows", "Where executions go and where they fail, drawn from the state machine's definition."
+)
 f = sidebar.current()
 start, end = data.period_window(f.period)
 machines = data.state_machines(f.domain)
@@ -26,10 +28,17 @@ else:  # start with the machine that failed most in the period: what someone ope
     cells = data.failures_by_machine_hour(start, end, f.domain)
     worst = cells.groupby("state_machine_arn")["failures"].sum().sort_values(ascending=False, kind="stable")
     first = next((a for a in worst.index if a in arns), arns[0])
-arn = st.selectbox("State machine", arns, index=arns.index(first),
-                   format_func=lambda a: names[a], key="flow_machine")
-metric = st.segmented_control("Colour by", list(METRICS), default="problem_rate", required=True,
-                              format_func=METRICS.get, key="flow_metric")
+arn = st.selectbox(
+    "State machine", arns, index=arns.index(first), format_func=lambda a: names[a], key="flow_machine"
+)
+metric = st.segmented_control(
+    "Colour by",
+    list(METRICS),
+    default="problem_rate",
+    required=True,
+    format_func=METRICS.get,
+    key="flow_metric",
+)
 m = data.machine(arn) or {}
 try:
     graph = parse_definition(m.get("definition") or "")
@@ -40,18 +49,26 @@ except AslError as e:
 states = data.flow_states(arn, start, end)
 edges = data.flow_edges(arn, start, end)
 if graph is not None:
-    st.graphviz_chart(to_dot(graph, flow_overlay(graph, states, edges, metric or "problem_rate")), width="content")
-    scale = {"failure_rate": "pale green = no failures, red = 20 % or more of visits failed",
-             "problem_rate": "pale green = no errors, red = 20 % or more of visits failed or had an error "
-                             "caught by a Catch",
-             "p95_ms": "pale green = fast, red = the slowest state's p95"}[metric or "problem_rate"]
-    st.caption(f"Colour: {scale}. Dashed red edges are Catch transitions; dashed boxes are Parallel "
-               "branches and Map iterations. Edge labels count transitions taken in the period.")
+    st.graphviz_chart(
+        to_dot(graph, flow_overlay(graph, states, edges, metric or "problem_rate")), width="content"
+    )
+    scale = {
+        "failure_rate": "pale green = no failures, red = 20 % or more of visits failed",
+        "problem_rate": "pale green = no errors, red = 20 % or more of visits failed or had an error "
+        "caught by a Catch",
+        "p95_ms": "pale green = fast, red = the slowest state's p95",
+    }[metric or "problem_rate"]
+    st.caption(
+        f"Colour: {scale}. Dashed red edges are Catch transitions; dashed boxes are Parallel "
+        "branches and Map iterations. Edge labels count transitions taken in the period."
+    )
 
 st.subheader("Most common paths")
 paths = data.flow_paths(arn, start, end, 10)
 st.dataframe(
-    paths[["executions", "share", "failed", "path"]], hide_index=True, width="stretch",
+    paths[["executions", "share", "failed", "path"]],
+    hide_index=True,
+    width="stretch",
     column_config={
         "executions": st.column_config.NumberColumn("Executions", format="localized"),
         "share": st.column_config.ProgressColumn("Share", format="percent", min_value=0, max_value=1),
@@ -63,5 +80,9 @@ st.dataframe(
 st.subheader("Time spent per state")
 # the per-state figures above already hold p50 and p95: no second scan of the state runs
 durations = states.sort_values("p95_ms", ascending=False)
-st.plotly_chart(charts.duration_percentiles(durations, "state_name", ["p50_ms", "p95_ms"],
-                                            "Duration percentiles per state"), width="stretch")
+st.plotly_chart(
+    charts.duration_percentiles(
+        durations, "state_name", ["p50_ms", "p95_ms"], "Duration percentiles per state"
+    ),
+    width="stretch",
+)

@@ -13,35 +13,53 @@ frame.open_page("SLA", "Per domain and state machine: objectives, error budget a
 f = sidebar.current()
 start, end = data.period_window(f.period)
 m = data.machine(f.machine)
-scope = f"state machine {md_escape(m['name'])}" if m else (
-    f"domain {md_escape(f.domain)}" if f.domain else "all domains")
+scope = (
+    f"state machine {md_escape(m['name'])}"
+    if m
+    else (f"domain {md_escape(f.domain)}" if f.domain else "all domains")
+)
 st.markdown(f"Scope: **{scope}**. Pick a domain or a state machine in the sidebar to narrow it.")
 
 report = data.sla_report(start, end, "state_machine", f.domain)
 if f.machine:
     report = report[report["state_machine_arn"] == f.machine]
 SEVERITY = {"BREACHED": 0, "WARNING": 1, "OK": 2}
-report = report.sort_values(["status", "budget_remaining"], key=lambda c: c.map(SEVERITY).fillna(3)
-                            if c.name == "status" else c, na_position="last")
+report = report.sort_values(
+    ["status", "budget_remaining"],
+    key=lambda c: c.map(SEVERITY).fillna(3) if c.name == "status" else c,
+    na_position="last",
+)
 st.subheader("Attainment against objectives")
 st.dataframe(
-    report_view(report), hide_index=True, width="stretch", placeholder="–",
+    report_view(report),
+    hide_index=True,
+    width="stretch",
+    placeholder="–",
     column_config={
-        "state_machine_name": "State machine", "domain": "Domain", "status": "SLA status", "owner": "Owner",
+        "state_machine_name": "State machine",
+        "domain": "Domain",
+        "status": "SLA status",
+        "owner": "Owner",
         "executions": st.column_config.NumberColumn("Executions", format="localized"),
         "failed": st.column_config.NumberColumn("Failed", format="localized"),
         "attainment": st.column_config.NumberColumn("Attainment", format="percent"),
         "success_objective": st.column_config.NumberColumn("Objective", format="percent"),
-        "budget_left": st.column_config.TextColumn("Error budget left", width=170,
-                                                   help="Share of the allowed failures not yet used."),
-        "p50": "p50", "p95": "p95", "p99": "p99", "latency_target": "Latency target",
+        "budget_left": st.column_config.TextColumn(
+            "Error budget left", width=170, help="Share of the allowed failures not yet used."
+        ),
+        "p50": "p50",
+        "p95": "p95",
+        "p99": "p99",
+        "latency_target": "Latency target",
         "within_threshold_share": st.column_config.NumberColumn("Within target", format="percent"),
     },
 )
 
 st.subheader("Burn-rate alerts")
-st.caption("Multiwindow burn-rate rules: an alert fires when both its long and its short window spend the error "
-           "budget faster than the threshold (burn 1× = exactly the budget over the SLA window).")
+st.caption(
+    "Multiwindow burn-rate rules: an alert fires when both its long and its short window spend the error "
+    "budget faster than the threshold (burn 1× = exactly the budget over the SLA window)."
+)
 alerts = data.burn_rate_alerts(end, f.domain)
 if f.machine:
     alerts = alerts[alerts["state_machine_arn"] == f.machine]
@@ -50,19 +68,43 @@ firing = view[view["firing"]]
 if firing.empty:
     st.success("No burn-rate alert is firing.", icon=":material/check_circle:")
 else:
-    lines = [f"- **{md_escape(r.alert)}**: {md_escape(r.scope)} ({md_escape(r.domain)}), windows {r.windows}, "
-             f"burning {r.burn} against a threshold of {r.threshold_x}" for r in firing.head(10).itertuples()]
+    lines = [
+        f"- **{md_escape(r.alert)}**: {md_escape(r.scope)} ({md_escape(r.domain)}), windows {r.windows}, "
+        f"burning {r.burn} against a threshold of {r.threshold_x}"
+        for r in firing.head(10).itertuples()
+    ]
     more = f"\n\n… and {len(firing) - 10} more in the table below." if len(firing) > 10 else ""
-    st.error(f"{len(firing)} burn-rate alert(s) firing:\n\n" + "\n".join(lines) + more,
-             icon=":material/local_fire_department:")
+    st.error(
+        f"{len(firing)} burn-rate alert(s) firing:\n\n" + "\n".join(lines) + more,
+        icon=":material/local_fire_department:",
+    )
 st.dataframe(
-    view[["alert", "scope", "domain", "windows", "burn", "threshold_x", "failures", "severity", "long_burn",
-          "short_burn", "firing"]],
-    hide_index=True, width="stretch", placeholder="–",
+    view[
+        [
+            "alert",
+            "scope",
+            "domain",
+            "windows",
+            "burn",
+            "threshold_x",
+            "failures",
+            "severity",
+            "long_burn",
+            "short_burn",
+            "firing",
+        ]
+    ],
+    hide_index=True,
+    width="stretch",
+    placeholder="–",
     column_config={
-        "alert": st.column_config.TextColumn("Alert", width=150), "scope": "Scope", "domain": "Domain",
+        "alert": st.column_config.TextColumn("Alert", width=150),
+        "scope": "Scope",
+        "domain": "Domain",
         "windows": st.column_config.TextColumn("Windows (long + short)", width=150),
-        "burn": "Burn (long / short)", "threshold_x": "Fires at", "failures": "Failed (long window)",
+        "burn": "Burn (long / short)",
+        "threshold_x": "Fires at",
+        "failures": "Failed (long window)",
         "severity": "Severity",
         "long_burn": st.column_config.NumberColumn("Long burn", format="%.2f"),
         "short_burn": st.column_config.NumberColumn("Short burn", format="%.2f"),
@@ -74,23 +116,42 @@ grain = "day" if f.period in ("24h", "7d", "30d") else "week"
 series = data.sla_attainment_series(start, end, grain, f.domain, f.machine)
 objective = float(series["success_objective"].iloc[0]) if len(series) else None
 left, right = st.columns(2)
-left.plotly_chart(charts.attainment(series, "bucket", "success_rate", objective, f"Success rate per {grain}"),
-                  width="stretch")
+left.plotly_chart(
+    charts.attainment(series, "bucket", "success_rate", objective, f"Success rate per {grain}"),
+    width="stretch",
+)
 burn = data.budget_burndown(end, f.domain, f.machine)
-right.plotly_chart(charts.burndown(burn, "ts", "budget_remaining", "ideal_remaining",
-                                   "Error budget over the SLA window"), width="stretch")
+right.plotly_chart(
+    charts.burndown(burn, "ts", "budget_remaining", "ideal_remaining", "Error budget over the SLA window"),
+    width="stretch",
+)
 
 st.subheader("Latency against target")
 left, right = st.columns(2)
 obj = data.objective(f.domain, f.machine)
 target_s = obj.latency_p95_max_s or obj.latency_threshold_s
-left.plotly_chart(charts.latency(series, "bucket", ["p95_ms"], target_s * 1000 if target_s else None,
-                                 f"p95 duration per {grain}"), width="stretch")
+left.plotly_chart(
+    charts.latency(
+        series, "bucket", ["p95_ms"], target_s * 1000 if target_s else None, f"p95 duration per {grain}"
+    ),
+    width="stretch",
+)
 per_machine = report[report["executions"] > 0].sort_values("p95_ms", ascending=False).head(15)
-per_machine = per_machine.assign(target_ms=per_machine["latency_p95_max_ms"].fillna(per_machine["latency_threshold_ms"]))
-right.plotly_chart(charts.duration_percentiles(per_machine, "state_machine_name", ["p50_ms", "p95_ms", "p99_ms"],
-                                               "Latency percentiles per state machine", threshold="target_ms"),
-                   width="stretch")
+per_machine = per_machine.assign(
+    target_ms=per_machine["latency_p95_max_ms"].fillna(per_machine["latency_threshold_ms"])
+)
+right.plotly_chart(
+    charts.duration_percentiles(
+        per_machine,
+        "state_machine_name",
+        ["p50_ms", "p95_ms", "p99_ms"],
+        "Latency percentiles per state machine",
+        threshold="target_ms",
+    ),
+    width="stretch",
+)
 if target_s is None and per_machine["target_ms"].isna().all():
-    st.caption("No latency objective in the SLA file for this scope: add `latency: {threshold_s: …}` to draw "
-               "the target.")
+    st.caption(
+        "No latency objective in the SLA file for this scope: add `latency: {threshold_s: …}` to draw "
+        "the target."
+    )

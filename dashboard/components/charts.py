@@ -22,6 +22,8 @@ RUN_COLOURS = {
     "ABORTED": "#6e7781",
     "RUNNING": "#1f6feb",
 }
+
+
 def plain(values: Iterable[object]) -> list[str]:
     """Labels for Plotly, which reads `<b>`, `<a href>` and friends in text: escape so AWS text stays text."""
     return [html.escape(str(v), quote=False) for v in values]
@@ -37,8 +39,16 @@ def _empty(title: str, message: str = "No data in this period") -> go.Figure:
     return fig
 
 
-def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, *,
-            x_order: Sequence[object] | None = None, y_order: Sequence[object] | None = None) -> go.Figure:
+def heatmap(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    z: str,
+    title: str,
+    *,
+    x_order: Sequence[object] | None = None,
+    y_order: Sequence[object] | None = None,
+) -> go.Figure:
     """Counts of `z` over an `x` × `y` grid (missing cells are 0), white → red."""
     if df.empty:
         return _empty(title)
@@ -47,29 +57,40 @@ def heatmap(df: pd.DataFrame, x: str, y: str, z: str, title: str, *,
         grid = grid.reindex(columns=list(x_order), fill_value=0)
     if y_order is not None:
         grid = grid.reindex(index=list(y_order), fill_value=0)
-    fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy().tolist(), x=plain(grid.columns), y=plain(grid.index),
-        colorscale=[[0, "#ffffff"], [0.15, "#ffd8b5"], [1, "#b31d28"]], hoverongaps=False,
-        hovertemplate=f"{y}: %{{y}}<br>{x}: %{{x}}<br>{z}: %{{z}}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy().tolist(),
+            x=plain(grid.columns),
+            y=plain(grid.index),
+            colorscale=[[0, "#ffffff"], [0.15, "#ffd8b5"], [1, "#b31d28"]],
+            hoverongaps=False,
+            hovertemplate=f"{y}: %{{y}}<br>{x}: %{{x}}<br>{z}: %{{z}}<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, height=max(260, 32 * len(grid.index) + 120), **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
 
 
-def attainment(df: pd.DataFrame, x: str, y: str, objective: float | None, title: str,
-               group: str | None = None) -> go.Figure:
+def attainment(
+    df: pd.DataFrame, x: str, y: str, objective: float | None, title: str, group: str | None = None
+) -> go.Figure:
     """Success-rate attainment per period (one line per group) against the objective line."""
     if df.empty:
         return _empty(title)
     fig = go.Figure()
-    for key, part in ([(None, df)] if group is None else df.groupby(group, sort=True)):
+    for key, part in [(None, df)] if group is None else df.groupby(group, sort=True):
         name = plain([key[0] if isinstance(key, tuple) else key])[0] if key is not None else "attainment"
         fig.add_trace(go.Scatter(x=part[x], y=part[y] * 100, mode="lines+markers", name=name))
     if objective is not None:
-        fig.add_hline(y=objective * 100, line_dash="dash", line_color="#d1242f",
-                      annotation_text=f"objective {objective:.2%}", annotation_position="bottom right")
+        fig.add_hline(
+            y=objective * 100,
+            line_dash="dash",
+            line_color="#d1242f",
+            annotation_text=f"objective {objective:.2%}",
+            annotation_position="bottom right",
+        )
     fig.update_layout(title=title, yaxis_title="success %", height=340, **_LAYOUT)
     return fig
 
@@ -78,10 +99,12 @@ def burndown(df: pd.DataFrame, x: str, actual: str, ideal: str, title: str) -> g
     """Error budget remaining over the window: actual against the ideal straight line."""
     if df.empty:
         return _empty(title)
-    fig = go.Figure([
-        go.Scatter(x=df[x], y=df[actual] * 100, mode="lines", name="actual", line={"width": 3}),
-        go.Scatter(x=df[x], y=df[ideal] * 100, mode="lines", name="ideal", line={"dash": "dash"}),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(x=df[x], y=df[actual] * 100, mode="lines", name="actual", line={"width": 3}),
+            go.Scatter(x=df[x], y=df[ideal] * 100, mode="lines", name="ideal", line={"dash": "dash"}),
+        ]
+    )
     fig.add_hline(y=0, line_color="#d1242f")
     fig.update_layout(title=title, yaxis_title="error budget left %", height=340, **_LAYOUT)
     return fig
@@ -100,25 +123,41 @@ def _series_name(column: str) -> str:
     return column.removesuffix("_ms")
 
 
-def latency(df: pd.DataFrame, x: str, series: Sequence[str], target_ms: float | None, title: str) -> go.Figure:
+def latency(
+    df: pd.DataFrame, x: str, series: Sequence[str], target_ms: float | None, title: str
+) -> go.Figure:
     """Latency percentiles per period, in a unit fitting the values, against the target as a dashed line."""
     if df.empty:
         return _empty(title)
     cols = [s for s in series if s in df]
     unit, size = time_unit([*[v for c in cols for v in df[c]], target_ms])
-    fig = go.Figure([
-        go.Scatter(x=df[x], y=df[c] / size, mode="lines+markers", name=_series_name(c),
-                   hovertemplate=f"%{{x}}<br>{_series_name(c)} %{{y:.3g}} {unit}<extra></extra>") for c in cols
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=df[x],
+                y=df[c] / size,
+                mode="lines+markers",
+                name=_series_name(c),
+                hovertemplate=f"%{{x}}<br>{_series_name(c)} %{{y:.3g}} {unit}<extra></extra>",
+            )
+            for c in cols
+        ]
+    )
     if target_ms is not None:
-        fig.add_hline(y=target_ms / size, line_dash="dash", line_color="#d1242f",
-                      annotation_text=f"target {target_ms / size:g} {unit}", annotation_position="top left")
+        fig.add_hline(
+            y=target_ms / size,
+            line_dash="dash",
+            line_color="#d1242f",
+            annotation_text=f"target {target_ms / size:g} {unit}",
+            annotation_position="top left",
+        )
     fig.update_layout(title=title, yaxis_title=unit, yaxis_rangemode="tozero", height=340, **_LAYOUT)
     return fig
 
 
-def duration_percentiles(df: pd.DataFrame, label: str, columns: Sequence[str], title: str,
-                         threshold: str | None = None) -> go.Figure:
+def duration_percentiles(
+    df: pd.DataFrame, label: str, columns: Sequence[str], title: str, threshold: str | None = None
+) -> go.Figure:
     """Per-row duration percentiles as grouped horizontal bars (log scale, unit fitting the values); with
     `threshold`, each row's latency target drawn as a marker on its bars."""
     if df.empty:
@@ -127,19 +166,38 @@ def duration_percentiles(df: pd.DataFrame, label: str, columns: Sequence[str], t
     targets = df[threshold] if threshold and threshold in df else None
     unit, size = time_unit([*[v for c in cols for v in df[c]], *(targets if targets is not None else [])])
     labels = plain(df[label])
-    fig = go.Figure([
-        go.Bar(y=labels, x=df[c] / size, name=_series_name(c), orientation="h",
-               hovertemplate=f"%{{y}}<br>{_series_name(c)} %{{x:.3g}} {unit}<extra></extra>") for c in cols
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=df[c] / size,
+                name=_series_name(c),
+                orientation="h",
+                hovertemplate=f"%{{y}}<br>{_series_name(c)} %{{x:.3g}} {unit}<extra></extra>",
+            )
+            for c in cols
+        ]
+    )
     if targets is not None and targets.notna().any():
         has = targets.notna().to_numpy()
-        fig.add_trace(go.Scatter(
-            y=[lbl for lbl, h in zip(labels, has, strict=True) if h], x=(targets[has] / size).tolist(), name="latency target",
-            mode="markers", marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#d1242f"}},
-            hovertemplate=f"%{{y}}<br>target %{{x:.3g}} {unit}<extra></extra>",
-        ))
-    fig.update_layout(title=title, xaxis_title=f"{unit} (log scale)", xaxis_type="log", barmode="group",
-                      height=max(260, 28 * len(df) * max(1, len(cols)) // 2 + 120), **_LAYOUT)
+        fig.add_trace(
+            go.Scatter(
+                y=[lbl for lbl, h in zip(labels, has, strict=True) if h],
+                x=(targets[has] / size).tolist(),
+                name="latency target",
+                mode="markers",
+                marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#d1242f"}},
+                hovertemplate=f"%{{y}}<br>target %{{x:.3g}} {unit}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title=f"{unit} (log scale)",
+        xaxis_type="log",
+        barmode="group",
+        height=max(260, 28 * len(df) * max(1, len(cols)) // 2 + 120),
+        **_LAYOUT,
+    )
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
@@ -155,16 +213,31 @@ def timeline(df: pd.DataFrame, start: str, end: str, label: str, status: str, ti
     span = max(float((d[end].max() - d[start].min()).total_seconds() * 1000), 1.0)
     for st_name, part in d.groupby(status, sort=False):
         name = plain([st_name])[0]
-        fig.add_trace(go.Bar(
-            # instant states (Choice, Pass, Fail) get a sliver of width so they stay visible
-            base=part[start], x=part["_ms"].clip(lower=span * 0.004), y=plain(part[label]), orientation="h",
-            name=name, marker_color=RUN_COLOURS.get(str(st_name), "#57606a"), customdata=part["_ms"].tolist(),
-            hovertemplate="%{y}<br>%{base|%H:%M:%S.%L} + %{customdata:,.0f} ms<extra>" + name + "</extra>",
-        ))
-    fig.update_layout(title=title, barmode="overlay", height=max(260, 26 * d[label].nunique() + 120), **_LAYOUT)
+        fig.add_trace(
+            go.Bar(
+                # instant states (Choice, Pass, Fail) get a sliver of width so they stay visible
+                base=part[start],
+                x=part["_ms"].clip(lower=span * 0.004),
+                y=plain(part[label]),
+                orientation="h",
+                name=name,
+                marker_color=RUN_COLOURS.get(str(st_name), "#57606a"),
+                customdata=part["_ms"].tolist(),
+                hovertemplate="%{y}<br>%{base|%H:%M:%S.%L} + %{customdata:,.0f} ms<extra>"
+                + name
+                + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=title, barmode="overlay", height=max(260, 26 * d[label].nunique() + 120), **_LAYOUT
+    )
     fig.update_xaxes(type="date")
-    fig.update_yaxes(autorange="reversed", type="category", categoryorder="array",
-                     categoryarray=plain(dict.fromkeys(d[label])))
+    fig.update_yaxes(
+        autorange="reversed",
+        type="category",
+        categoryorder="array",
+        categoryarray=plain(dict.fromkeys(d[label])),
+    )
     return fig
 
 

@@ -58,7 +58,11 @@ def execution_overlay(graph: Graph, runs: pd.DataFrame, failed_state: str | None
     failed = None
     if failed_state:
         failed_runs = runs[(runs["state_name"] == failed_state)]
-        parent = failed_runs["parent_state"].dropna().iloc[0] if failed_runs["parent_state"].notna().any() else None
+        parent = (
+            failed_runs["parent_state"].dropna().iloc[0]
+            if failed_runs["parent_state"].notna().any()
+            else None
+        )
         failed = resolve_state_id(graph, failed_state, parent)
     return Overlay(path=path, failed=failed)
 

@@ -40,9 +40,7 @@ class Overlay:
 
 def escape(text: str) -> str:
     """Escape text for a double-quoted DOT string (backslash, quote, newlines)."""
-    return (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
-    )
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
@@ -139,7 +137,7 @@ def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB")
         if path and on_path and e.kind != "branch_start":
             attrs.append("penwidth=2.5")
         if count:
-            attrs.append(f"penwidth={min(1 + count ** 0.25 / 3, 4):.1f}")
+            attrs.append(f"penwidth={min(1 + count**0.25 / 3, 4):.1f}")
         out.append(f"  {ids[e.src]} -> {ids[e.dst]} [{', '.join(a for a in attrs if a)}];")
     out.append("}")
     return "\n".join(out)

@@ -32,7 +32,7 @@ def xray_trace_url(trace_id: str | None, region: str) -> str | None:
     root = trace_id
     for part in trace_id.split(";"):
         if part.startswith("Root="):
-            root = part[len("Root="):]
+            root = part[len("Root=") :]
     return _console(region, "cloudwatch", f"xray:traces/{urllib.parse.quote(root, safe='')}")
 
 

@@ -6,9 +6,22 @@ import pandas as pd
 
 from dashboard.components.text import budget_left, duration
 
-REPORT_COLUMNS = ["state_machine_name", "domain", "status", "executions", "failed", "attainment",
-                  "success_objective", "budget_left", "p50", "p95", "p99", "latency_target",
-                  "within_threshold_share", "owner"]
+REPORT_COLUMNS = [
+    "state_machine_name",
+    "domain",
+    "status",
+    "executions",
+    "failed",
+    "attainment",
+    "success_objective",
+    "budget_left",
+    "p50",
+    "p95",
+    "p99",
+    "latency_target",
+    "within_threshold_share",
+    "owner",
+]
 
 
 def report_view(report: pd.DataFrame) -> pd.DataFrame:
@@ -42,13 +55,21 @@ def alerts_view(alerts: pd.DataFrame) -> pd.DataFrame:
     out = alerts.assign(
         scope=alerts["state_machine_name"].fillna("(whole domain)"),
         alert=[alert_words(bool(f), s) for f, s in zip(alerts["firing"], alerts["severity"], strict=True)],
-        windows=[f"{lw} + {sw}" for lw, sw in zip(alerts["long_window"], alerts["short_window"], strict=True)],
-        burn=[f"{_times(lb)} / {_times(sb)}" for lb, sb in zip(alerts["long_burn"], alerts["short_burn"], strict=True)],
+        windows=[
+            f"{lw} + {sw}" for lw, sw in zip(alerts["long_window"], alerts["short_window"], strict=True)
+        ],
+        burn=[
+            f"{_times(lb)} / {_times(sb)}"
+            for lb, sb in zip(alerts["long_burn"], alerts["short_burn"], strict=True)
+        ],
         threshold_x=[_times(t) for t in alerts["threshold"]],
-        failures=[f"{_count(f)} of {_count(n)}" for f, n in zip(alerts["long_failed"], alerts["long_executions"],
-                                                                strict=True)],
+        failures=[
+            f"{_count(f)} of {_count(n)}"
+            for f, n in zip(alerts["long_failed"], alerts["long_executions"], strict=True)
+        ],
         _page=alerts["severity"] != "page",
     )
-    out = out.sort_values(["firing", "_page", "long_burn"], ascending=[False, True, False], na_position="last",
-                          kind="stable")
+    out = out.sort_values(
+        ["firing", "_page", "long_burn"], ascending=[False, True, False], na_position="last", kind="stable"
+    )
     return out.drop(columns="_page").reset_index(drop=True)

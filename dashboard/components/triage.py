@@ -12,8 +12,21 @@ from queries.signature import signature
 CAUSE_CHARS = 70
 NEW = "NEW"
 # Most important first, so a 1400 px window shows what on-call needs without scrolling sideways.
-COLUMNS = ["link", "start_time", "status", "new", "failed_state", "error", "cause_short", "state_machine_name",
-           "name", "duration", "redrive_status", "domain", "cause"]
+COLUMNS = [
+    "link",
+    "start_time",
+    "status",
+    "new",
+    "failed_state",
+    "error",
+    "cause_short",
+    "state_machine_name",
+    "name",
+    "duration",
+    "redrive_status",
+    "domain",
+    "cause",
+]
 
 
 def execution_link(arn: str) -> str:
@@ -25,8 +38,12 @@ def triage_view(triage: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     """Triage rows in display order with a link, 'NEW' where the row's error group first appeared in the
     period (matched by the same signature the error groups use), a short cause and a human duration."""
     new = set(groups.loc[groups["is_new"].fillna(False).astype(bool), "signature"]) if len(groups) else set()
-    sigs = [signature(e, s, c) for e, s, c in zip(_texts(triage["error"]), _texts(triage["failed_state"]),
-                                                    _texts(triage["cause"]), strict=True)]
+    sigs = [
+        signature(e, s, c)
+        for e, s, c in zip(
+            _texts(triage["error"]), _texts(triage["failed_state"]), _texts(triage["cause"]), strict=True
+        )
+    ]
     view = triage.assign(
         link=[execution_link(a) for a in triage["execution_arn"]],
         new=[NEW if s in new else "" for s in sigs],

@@ -24,14 +24,33 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboard" / "streamlit_app.py"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
-PAGES = {"overview": ("/", "Overview"), "sla": ("/sla", "SLA"), "failures": ("/failures", "Failures"),
-         "flows": ("/flows", "Flows"), "execution": ("/execution", "Execution"),
-         "audit": ("/audit", "Audit export"), "health": ("/health", "Collection health")}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PAGES = {
+    "overview": ("/", "Overview"),
+    "sla": ("/sla", "SLA"),
+    "failures": ("/failures", "Failures"),
+    "flows": ("/flows", "Flows"),
+    "execution": ("/execution", "Execution"),
+    "audit": ("/audit", "Audit export"),
+    "health": ("/health", "Collection health"),
+}
 # What each page must have drawn before its screenshot: (tables, Plotly charts, graphs).
-DRAWN = {"overview": (1, 0, 0), "sla": (2, 4, 0), "failures": (2, 1, 0), "flows": (1, 1, 1),
-         "execution": (0, 0, 0), "audit": (0, 0, 0), "health": (1, 0, 0)}
+DRAWN = {
+    "overview": (1, 0, 0),
+    "sla": (2, 4, 0),
+    "failures": (2, 1, 0),
+    "flows": (1, 1, 1),
+    "execution": (0, 0, 0),
+    "audit": (0, 0, 0),
+    "health": (1, 0, 0),
+}
 WIDTH = 1400
 FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -42,8 +61,21 @@ def app_url(demo_lake: Path, slas_file: Path, tmp_path_factory: pytest.TempPathF
     port = free_port()
     env = {**os.environ, "STEPSCOPE_LAKE": str(demo_lake), "STEPSCOPE_SLAS": str(slas_file)}
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with serve(cmd, env=env, log=log, ready_url=f"{base}/_stcore/health", cwd=ROOT):
         yield base
@@ -80,13 +112,15 @@ def settle(pg: object, title: str) -> None:
 
 def drawn(pg: object) -> tuple[int, int, int]:
     """(tables with their header drawn, Plotly charts with their plot drawn, graphs drawn as SVG)."""
-    return tuple(pg.evaluate("""() => [
+    return tuple(
+        pg.evaluate("""() => [
         [...document.querySelectorAll('[data-testid="stDataFrame"]')]
             .filter(e => e.querySelector('canvas') && e.querySelector('[role="columnheader"]')).length,
         [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
             .filter(e => e.querySelector('.main-svg .plot, .main-svg .infolayer')).length,
         [...document.querySelectorAll('[data-testid="stGraphVizChart"]')].filter(e => e.querySelector('svg g')).length,
-    ]"""))
+    ]""")
+    )
 
 
 def wait_drawn(pg: object, expected: tuple[int, int, int], timeout_s: float = 60) -> None:
@@ -105,8 +139,10 @@ def wait_drawn(pg: object, expected: tuple[int, int, int], timeout_s: float = 60
 def full_height(pg: object) -> None:
     """Grow the window to the page's whole height: Streamlit scrolls inside its own container, so a
     `full_page` screenshot alone stops at the window's edge."""
-    h = pg.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
-                    "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight), 0)")
+    h = pg.evaluate(
+        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+        '[data-testid="stAppViewContainer"]\')].map(e => e.scrollHeight), 0)'
+    )
     pg.set_viewport_size({"width": WIDTH, "height": max(1800, min(int(h) + 100, 12_000))})
 
 
@@ -177,7 +213,8 @@ def test_markup_from_aws_is_shown_as_text(app_url: str, page: object) -> None:
 
 
 def test_audit_download_in_the_browser_is_the_export_command_output(
-        app_url: str, page: object, demo_lake: Path, slas_file: Path, tmp_path: Path) -> None:
+    app_url: str, page: object, demo_lake: Path, slas_file: Path, tmp_path: Path
+) -> None:
     page.goto(f"{app_url}/audit?domain=payments&period=7d")
     settle(page, "Audit export")
     page.get_by_text("Preview and prepare the download").click()
@@ -192,8 +229,28 @@ def test_audit_download_in_the_browser_is_the_export_command_output(
     stem = info.value.suggested_filename.removesuffix(".csv")
     start, end = (datetime.strptime(t, "%Y%m%dT%H%M").replace(tzinfo=UTC) for t in stem.split("-")[-2:])
     out = tmp_path / "cli.csv"
-    subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", str(demo_lake), "--domain",
-                    "payments", "--from", start.isoformat(), "--to", end.isoformat(), "--out", str(out),
-                    "--config", str(slas_file)], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "queries",
+            "export-audit",
+            "--lake",
+            str(demo_lake),
+            "--domain",
+            "payments",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--out",
+            str(out),
+            "--config",
+            str(slas_file),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     assert got.read_bytes() == out.read_bytes() and got.read_bytes().count(b"\n") > 1
     assert_clean(page)

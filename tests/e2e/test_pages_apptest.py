@@ -25,8 +25,13 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "streamlit_app.py")
 PAGES = {
-    "overview": "Overview", "sla": "SLA", "failures": "Failures", "flows": "Flows",
-    "execution": "Execution", "audit": "Audit export", "health": "Collection health",
+    "overview": "Overview",
+    "sla": "SLA",
+    "failures": "Failures",
+    "flows": "Flows",
+    "execution": "Execution",
+    "audit": "Audit export",
+    "health": "Collection health",
 }
 OUTAGE = "model-endpoint-outage"
 
@@ -106,7 +111,9 @@ def test_page_renders_with_demo_notice(on_demo: None, page: str) -> None:
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-def test_missing_lake_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str) -> None:
+def test_missing_lake_explains_how_to_get_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, page: str
+) -> None:
     monkeypatch.setenv("STEPSCOPE_LAKE", str(tmp_path / "nowhere"))
     at = open_page(page)
     assert any("No data to show" in w.value and "does not exist yet" in w.value for w in at.warning)
@@ -115,7 +122,9 @@ def test_missing_lake_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, 
 
 
 @pytest.mark.parametrize("page", ["overview", "sla"])
-def test_an_unreachable_s3_lake_is_explained_not_a_traceback(monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+def test_an_unreachable_s3_lake_is_explained_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
     from services import free_port, point_boto3_at
 
     monkeypatch.setenv("STEPSCOPE_LAKE", "s3://stepscope-lake/prod")
@@ -126,8 +135,9 @@ def test_an_unreachable_s3_lake_is_explained_not_a_traceback(monkeypatch: pytest
     assert not at.metric and not at.get("plotly_chart")
 
 
-def test_invalid_sla_file_is_named_not_a_traceback(monkeypatch: pytest.MonkeyPatch, demo_lake: Path,
-                                                   tmp_path: Path) -> None:
+def test_invalid_sla_file_is_named_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, demo_lake: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "slas.yaml"
     bad.write_text("version: 1\ndefaults: {success_objective: 150%}\n")
     monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
@@ -143,7 +153,7 @@ def test_overview_scorecards_match_ground_truth(on_demo: None, truth: dict) -> N
     metrics = [m for m in at.metric]
     per_card = ["Executions", "Success rate", "Error budget left", "p95 duration", "Failed"]
     assert [m.label for m in metrics] == per_card * len(cards)
-    by_domain = {name: metrics[5 * i: 5 * i + 5] for i, name in enumerate(cards)}
+    by_domain = {name: metrics[5 * i : 5 * i + 5] for i, name in enumerate(cards)}
     for domain in ("ai-inference", "supply-chain", "payments"):
         finished, failed = domain_counts(truth, domain)
         execs, success, _, _, failures = by_domain[md_escape(domain)]
@@ -170,7 +180,9 @@ def test_sla_page_shows_breach_and_burn_rates(on_demo: None, truth: dict) -> Non
     assert rag["status"] == "BREACHED"
     assert rag["success_objective"] == pytest.approx(0.999)
     m = next(v for v in truth["machines"].values() if v["name"] == "ai-inference-rag-answer")
-    assert rag["failed"] == sum(v for k, v in m["by_status"].items() if k in ("FAILED", "TIMED_OUT", "ABORTED"))
+    assert rag["failed"] == sum(
+        v for k, v in m["by_status"].items() if k in ("FAILED", "TIMED_OUT", "ABORTED")
+    )
     alerts = frame_with(at, "long_burn")
     assert set(alerts["severity"]) == {"page", "ticket"}
     burn = figure(at, "Error budget over the SLA window")
@@ -276,8 +288,9 @@ def test_flows_graph_has_counts_for_the_chosen_machine(on_demo: None, truth: dic
     assert paths["share"].sum() <= 1.0 + 1e-9 and paths["executions"].is_monotonic_decreasing
 
 
-def test_audit_download_is_the_export_command_output(on_demo: None, demo_lake: Path, slas_file: Path,
-                                                     tmp_path: Path) -> None:
+def test_audit_download_is_the_export_command_output(
+    on_demo: None, demo_lake: Path, slas_file: Path, tmp_path: Path
+) -> None:
     at = open_page("audit", domain="payments", period="7d")
     assert not at.dataframe, "nothing is read before the user asks"
     at.toggle(key="audit_go").set_value(True).run()
@@ -287,9 +300,29 @@ def test_audit_download_is_the_export_command_output(on_demo: None, demo_lake: P
     # the bytes the page serves, from the same function, against the command's file
     start, end = datetime(2026, 11, 13, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
     out = tmp_path / "cli.csv"
-    subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", str(demo_lake), "--domain",
-                    "payments", "--from", start.isoformat(), "--to", end.isoformat(), "--out", str(out),
-                    "--config", str(slas_file)], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "queries",
+            "export-audit",
+            "--lake",
+            str(demo_lake),
+            "--domain",
+            "payments",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--out",
+            str(out),
+            "--config",
+            str(slas_file),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     csv_path, manifest = data.audit_export("payments", start, end, "page.csv")
     csv = csv_path.read_bytes()
     assert csv == out.read_bytes()
@@ -316,8 +349,9 @@ state_machines:
 """
 
 
-def test_sla_latency_is_drawn_against_its_targets(monkeypatch: pytest.MonkeyPatch, demo_lake: Path,
-                                                  tmp_path: Path) -> None:
+def test_sla_latency_is_drawn_against_its_targets(
+    monkeypatch: pytest.MonkeyPatch, demo_lake: Path, tmp_path: Path
+) -> None:
     slas = tmp_path / "slas.yaml"
     slas.write_text(LATENCY_SLAS)
     monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))

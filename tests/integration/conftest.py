@@ -73,7 +73,9 @@ def account(moto_server: MotoServer) -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, account: tuple[Any, Any]) -> tuple[Any, Any]:
+def env(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, account: tuple[Any, Any]
+) -> tuple[Any, Any]:
     """The module's scenario account, with boto3 pointed at the server for this test."""
     point_boto3_at(moto_server.url, monkeypatch)
     return account

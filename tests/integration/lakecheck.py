@@ -17,7 +17,9 @@ from lake.tables import TABLES
 VOLATILE = {"collected_at", "last_collected_at", "run_id", "started_at", "finished_at", "summary_json"}
 
 
-def run(lake: Path | str, limiter: RateLimiter | None = None, targets: list[Target] | None = None, **kw: Any) -> Summary:
+def run(
+    lake: Path | str, limiter: RateLimiter | None = None, targets: list[Target] | None = None, **kw: Any
+) -> Summary:
     """One in-process collect run with its own rate limiter (so its counters are its own)."""
     opts = CollectOptions(lake=str(lake), progress_every=0, **kw)
     return collect(opts, limiter=limiter or RateLimiter(), targets=targets)
@@ -34,10 +36,12 @@ def contents(lake: Path | str) -> dict[str, list[tuple]]:
 
 
 def files(lake: Path, *tables: str) -> dict[str, bytes]:
-    return {str(p.relative_to(lake)): p.read_bytes() for t in tables for p in sorted((lake / t).rglob("*.parquet"))}
+    return {
+        str(p.relative_to(lake)): p.read_bytes()
+        for t in tables
+        for p in sorted((lake / t).rglob("*.parquet"))
+    }
 
 
 def ms(ts) -> Any:
     return None if ts is None else ts.astimezone(UTC).replace(microsecond=ts.microsecond // 1000 * 1000)
-
-

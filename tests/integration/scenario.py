@@ -17,46 +17,118 @@ MISSING_TABLE_TASK = {
 }
 
 FLOWS: dict[str, dict[str, Any]] = {
-    "pay-ok": {"StartAt": "Check", "States": {
-        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.amount", "NumericGreaterThan": 100, "Next": "Big"}],
-                  "Default": "Small"},
-        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "Next": "Done"},
-        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "Next": "Done"},
-        "Done": {"Type": "Succeed"}}},
-    "pay-fail": {"StartAt": "Validate", "States": {
-        "Validate": {"Type": "Pass", "Next": "Reject"},
-        "Reject": {"Type": "Fail", "Error": "Payment.Rejected", "Cause": "card declined"}}},
-    "pay-retry": {"StartAt": "Lookup", "States": {
-        "Lookup": {**MISSING_TABLE_TASK, "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1,
-                                                    "MaxAttempts": 1, "BackoffRate": 1.0}], "End": True}}},
-    "inf-catch": {"StartAt": "Ground", "States": {
-        "Ground": {**MISSING_TABLE_TASK, "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                                                    "Next": "Fallback"}], "Next": "Done"},
-        "Fallback": {"Type": "Pass", "Next": "Done"},
-        "Done": {"Type": "Succeed"}}},
-    "inf-timeout": {"StartAt": "Slow", "TimeoutSeconds": 1, "States": {
-        "Slow": {"Type": "Wait", "Seconds": 3, "End": True}}},
-    "inf-abort": {"StartAt": "Hold", "States": {
-        "Hold": {"Type": "Wait", "Seconds": 3, "End": True}}},
-    "inf-map": {"StartAt": "Each", "States": {
-        "Each": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {
-            "StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}}, "End": True}}},
-    "inf-parallel": {"StartAt": "Both", "States": {
-        "Both": {"Type": "Parallel", "Branches": [
-            {"StartAt": "Model", "States": {"Model": {"Type": "Pass", "End": True}}},
-            {"StartAt": "Rules", "States": {"Rules": {"Type": "Pass", "Next": "RulesDone"},
-                                            "RulesDone": {"Type": "Succeed"}}}], "Next": "Post"},
-        "Post": {"Type": "Pass", "End": True}}},
+    "pay-ok": {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.amount", "NumericGreaterThan": 100, "Next": "Big"}],
+                "Default": "Small",
+            },
+            "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "Next": "Done"},
+            "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    },
+    "pay-fail": {
+        "StartAt": "Validate",
+        "States": {
+            "Validate": {"Type": "Pass", "Next": "Reject"},
+            "Reject": {"Type": "Fail", "Error": "Payment.Rejected", "Cause": "card declined"},
+        },
+    },
+    "pay-retry": {
+        "StartAt": "Lookup",
+        "States": {
+            "Lookup": {
+                **MISSING_TABLE_TASK,
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 1,
+                        "BackoffRate": 1.0,
+                    }
+                ],
+                "End": True,
+            }
+        },
+    },
+    "inf-catch": {
+        "StartAt": "Ground",
+        "States": {
+            "Ground": {
+                **MISSING_TABLE_TASK,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Fallback"}],
+                "Next": "Done",
+            },
+            "Fallback": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    },
+    "inf-timeout": {
+        "StartAt": "Slow",
+        "TimeoutSeconds": 1,
+        "States": {"Slow": {"Type": "Wait", "Seconds": 3, "End": True}},
+    },
+    "inf-abort": {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3, "End": True}}},
+    "inf-map": {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {"StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}},
+                "End": True,
+            }
+        },
+    },
+    "inf-parallel": {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Model", "States": {"Model": {"Type": "Pass", "End": True}}},
+                    {
+                        "StartAt": "Rules",
+                        "States": {
+                            "Rules": {"Type": "Pass", "Next": "RulesDone"},
+                            "RulesDone": {"Type": "Succeed"},
+                        },
+                    },
+                ],
+                "Next": "Post",
+            },
+            "Post": {"Type": "Pass", "End": True},
+        },
+    },
     "untagged": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
     "other-key": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
 }
-DOMAIN = {"pay-ok": "payments", "pay-fail": "payments", "pay-retry": "payments",
-          "inf-catch": "inference", "inf-timeout": "inference", "inf-abort": "inference",
-          "inf-map": "inference", "inf-parallel": "inference"}
+DOMAIN = {
+    "pay-ok": "payments",
+    "pay-fail": "payments",
+    "pay-retry": "payments",
+    "inf-catch": "inference",
+    "inf-timeout": "inference",
+    "inf-abort": "inference",
+    "inf-map": "inference",
+    "inf-parallel": "inference",
+}
 INPUTS = {"pay-ok": [{"amount": 500}, {"amount": 5}, {"amount": 50}], "inf-map": [{"items": [1, 2, 3]}]}
-EXPECTED_STATUS = {"pay-ok": "SUCCEEDED", "pay-fail": "FAILED", "pay-retry": "FAILED", "inf-catch": "SUCCEEDED",
-                   "inf-timeout": "TIMED_OUT", "inf-abort": "ABORTED", "inf-map": "SUCCEEDED",
-                   "inf-parallel": "SUCCEEDED", "untagged": "SUCCEEDED", "other-key": "SUCCEEDED"}
+EXPECTED_STATUS = {
+    "pay-ok": "SUCCEEDED",
+    "pay-fail": "FAILED",
+    "pay-retry": "FAILED",
+    "inf-catch": "SUCCEEDED",
+    "inf-timeout": "TIMED_OUT",
+    "inf-abort": "ABORTED",
+    "inf-map": "SUCCEEDED",
+    "inf-parallel": "SUCCEEDED",
+    "untagged": "SUCCEEDED",
+    "other-key": "SUCCEEDED",
+}
 
 
 @dataclass
@@ -77,11 +149,14 @@ def build(sfn: Any, *, runs_per_flow: int = 2) -> Account:
         if name == "other-key":
             tags = [{"key": "team", "value": "platform"}]
         acct.machines[name] = sfn.create_state_machine(
-            name=name, definition=json.dumps(definition), roleArn=ROLE, tags=tags)["stateMachineArn"]
+            name=name, definition=json.dumps(definition), roleArn=ROLE, tags=tags
+        )["stateMachineArn"]
     for name, arn in acct.machines.items():
         inputs = INPUTS.get(name, [{"n": i} for i in range(runs_per_flow)])
         acct.executions[name] = [
-            sfn.start_execution(stateMachineArn=arn, name=f"{name}-{i}", input=json.dumps(inp))["executionArn"]
+            sfn.start_execution(stateMachineArn=arn, name=f"{name}-{i}", input=json.dumps(inp))[
+                "executionArn"
+            ]
             for i, inp in enumerate(inputs)
         ]
     for arn in acct.executions["inf-abort"]:

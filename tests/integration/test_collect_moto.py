@@ -31,11 +31,15 @@ def test_collect_matches_the_api(env, tmp_path: Path):
         desc = sfn.describe_state_machine(stateMachineArn=acct.machines[name])
         assert row["domain"] == DOMAIN[name]
         assert row["definition"] == desc["definition"]
-        assert row["type"] == "STANDARD" and row["account_id"] == "123456789012" and row["region"] == "us-east-1"
+        assert (
+            row["type"] == "STANDARD" and row["account_id"] == "123456789012" and row["region"] == "us-east-1"
+        )
 
     execs = {r["execution_arn"]: r for r in lake.read("executions").to_pylist()}
     assert set(execs) == acct.tagged_executions
-    assert summary.counts["new"] == len(execs) and summary.api["calls"]["stepfunctions.GetExecutionHistory"] == len(execs)
+    assert summary.counts["new"] == len(execs) and summary.api["calls"][
+        "stepfunctions.GetExecutionHistory"
+    ] == len(execs)
     events = lake.read("events").to_pylist()
     runs = lake.read("state_runs").to_pylist()
     for name, arns in acct.executions.items():
@@ -54,16 +58,27 @@ def test_collect_matches_the_api(env, tmp_path: Path):
             want_error = d["error"] if "error" in d else term.get("error")
             if d["status"] == "TIMED_OUT" and want_error is None:
                 want_error = "States.Timeout"
-            assert (row["error"], row["cause"]) == (want_error, d["cause"] if "cause" in d else term.get("cause"))
+            assert (row["error"], row["cause"]) == (
+                want_error,
+                d["cause"] if "cause" in d else term.get("cause"),
+            )
             assert row["history_complete"] is True and row["history_error"] is None
             assert row["event_count"] == len(hist)
             assert row["input"] is None and row["output"] is None  # payloads are opt-in
             mine = sorted((e for e in events if e["execution_arn"] == arn), key=lambda e: e["event_id"])
             assert [(e["event_id"], e["type"]) for e in mine] == [(h["id"], h["type"]) for h in hist]
-            entered = {h["id"]: h["stateEnteredEventDetails"]["name"] for h in hist if h["type"].endswith("StateEntered")}
+            entered = {
+                h["id"]: h["stateEnteredEventDetails"]["name"]
+                for h in hist
+                if h["type"].endswith("StateEntered")
+            }
             visits = {r["entered_event_id"]: r for r in runs if r["execution_arn"] == arn}
             assert {k: v["state_name"] for k, v in visits.items()} == entered
-            exited = {h["id"]: h["stateExitedEventDetails"]["name"] for h in hist if h["type"].endswith("StateExited")}
+            exited = {
+                h["id"]: h["stateExitedEventDetails"]["name"]
+                for h in hist
+                if h["type"].endswith("StateExited")
+            }
             for v in visits.values():
                 if v["exited_event_id"] is not None:
                     assert exited[v["exited_event_id"]] == v["state_name"]
@@ -93,8 +108,9 @@ def test_second_run_changes_nothing_and_reads_no_history(env, tmp_path: Path):
     assert again.counts["skipped"] == len(env[0].tagged_executions)
     assert files(lake, "executions", "state_runs", "events") == before_files  # byte-identical
     after = contents(lake)
-    assert {k: v for k, v in after.items() if k != "collection_runs"} == \
-        {k: v for k, v in before.items() if k != "collection_runs"}
+    assert {k: v for k, v in after.items() if k != "collection_runs"} == {
+        k: v for k, v in before.items() if k != "collection_runs"
+    }
     assert len(Lake(str(lake)).read("collection_runs")) == 2
 
 
@@ -108,9 +124,25 @@ def test_domain_filter_collects_only_that_domain(env, tmp_path: Path):
 def test_cli_collect_writes_the_same_lake(env, moto_server: MotoServer, tmp_path: Path):
     run(tmp_path / "inproc")
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "collectors", "collect", "--lake", str(tmp_path / "cli"),
-                           "--region", "us-east-1", "--concurrency", "4"],
-                          env=environ, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collectors",
+            "collect",
+            "--lake",
+            str(tmp_path / "cli"),
+            "--region",
+            "us-east-1",
+            "--concurrency",
+            "4",
+        ],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "state machines" in proc.stderr and "GetExecutionHistory" in proc.stderr
     assert contents(tmp_path / "cli") == contents(tmp_path / "inproc")
@@ -121,8 +153,12 @@ def test_assumed_role_two_regions_and_an_s3_lake(env, tmp_path: Path):
 
     run(tmp_path / "local", domains=["inference"])
     boto3.client("s3").create_bucket(Bucket="lake-bucket")
-    summary = run("s3://lake-bucket/stepscope", role_arns=["arn:aws:iam::123456789012:role/collector"],
-                  regions=["us-east-1", "eu-west-1"], domains=["inference"])
+    summary = run(
+        "s3://lake-bucket/stepscope",
+        role_arns=["arn:aws:iam::123456789012:role/collector"],
+        regions=["us-east-1", "eu-west-1"],
+        domains=["inference"],
+    )
     assert not summary.errors
     assert summary.discovery == {"123456789012/us-east-1": "tagging", "123456789012/eu-west-1": "tagging"}
     assert contents("s3://lake-bucket/stepscope") == contents(tmp_path / "local")
@@ -134,8 +170,11 @@ def test_payloads_only_with_the_opt_in(env, tmp_path: Path):
     arn = acct.executions["pay-ok"][0]
 
     def started_details(lake: Path) -> str:
-        return next(e["details_json"] for e in Lake(str(lake)).read("events").to_pylist()
-                    if e["execution_arn"] == arn and e["type"] == "ExecutionStarted")
+        return next(
+            e["details_json"]
+            for e in Lake(str(lake)).read("events").to_pylist()
+            if e["execution_arn"] == arn and e["type"] == "ExecutionStarted"
+        )
 
     run(tmp_path / "plain", domains=["payments"])
     assert "amount" not in started_details(tmp_path / "plain")

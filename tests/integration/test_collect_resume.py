@@ -98,8 +98,12 @@ def test_throttling_storm_loses_and_duplicates_nothing(env, tmp_path: Path):
         with lock:
             injected["n"] += 1
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0",
-                                              "x-amzn-RequestId": "throttled"}, _Body(body))
+        return AWSResponse(
+            request.url,
+            400,
+            {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "throttled"},
+            _Body(body),
+        )
 
     # Registered last: the pacing handler still runs first, as it would for a real request.
     tgts[0].sfn.meta.events.register("before-send.sfn", throttle_every_third)

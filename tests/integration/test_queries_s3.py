@@ -45,8 +45,12 @@ def lakes(moto_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
         moto_server.reset()
         point_boto3_at(moto_server.url, mp)
         boto3.client("s3").create_bucket(Bucket="stepscope-lake")
-        pafs.copy_files(local, S3_LAKE[len("s3://"):], source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=Lake(S3_LAKE).fs)
+        pafs.copy_files(
+            local,
+            S3_LAKE[len("s3://") :],
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=Lake(S3_LAKE).fs,
+        )
         yield local, S3_LAKE
 
 
@@ -106,9 +110,28 @@ def test_an_s3_lake_gives_the_same_answers(lakes):
 
 def test_the_audit_cli_exports_an_s3_lake(lakes, tmp_path):
     def export(uri: str, folder: Path) -> bytes:
-        proc = subprocess.run([sys.executable, "-m", "queries", "export-audit", "--lake", uri, "--domain", "payments",
-                               "--from", "2026-03-09", "--to", "2026-03-17", "--out", str(folder / "audit.csv")],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "queries",
+                "export-audit",
+                "--lake",
+                uri,
+                "--domain",
+                "payments",
+                "--from",
+                "2026-03-09",
+                "--to",
+                "2026-03-17",
+                "--out",
+                str(folder / "audit.csv"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return (folder / "audit.csv").read_bytes()
 

@@ -11,8 +11,17 @@ from lake.status import SUCCEEDED, TERMINAL
 from lake.store import Lake
 from queries.sla_config import SlaConfig
 
-COUNTS = ["executions", "succeeded", "first_attempt_succeeded", "redriven", "excluded", "within_threshold",
-          "p50_ms", "p95_ms", "p99_ms"]
+COUNTS = [
+    "executions",
+    "succeeded",
+    "first_attempt_succeeded",
+    "redriven",
+    "excluded",
+    "within_threshold",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+]
 
 
 def executions(path: str) -> pd.DataFrame:
@@ -38,8 +47,14 @@ def _excluded(ex: pd.DataFrame, config: SlaConfig) -> pd.Series:
     return out
 
 
-def report(path: str, config: SlaConfig, end: datetime, by: str, start: datetime | None = None,
-           domain: str | None = None) -> dict[str, dict[str, float | None]]:
+def report(
+    path: str,
+    config: SlaConfig,
+    end: datetime,
+    by: str,
+    start: datetime | None = None,
+    domain: str | None = None,
+) -> dict[str, dict[str, float | None]]:
     """key → COUNTS, for every key with executions: each key over its own objective's window ending
     at `end`, or over [start, end) when `start` is given."""
     ex = executions(path)
@@ -50,8 +65,11 @@ def report(path: str, config: SlaConfig, end: datetime, by: str, start: datetime
     out = {}
     for key, g in ex.groupby(keys):
         first = g.iloc[0]
-        obj = (config.for_machine(key, first.state_machine_name, first.domain) if by == "state_machine"
-               else config.for_domain(key))
+        obj = (
+            config.for_machine(key, first.state_machine_name, first.domain)
+            if by == "state_machine"
+            else config.for_domain(key)
+        )
         g = g[g.start_time >= (start or obj.window_start(end))]
         if not len(g):
             continue
@@ -61,8 +79,11 @@ def report(path: str, config: SlaConfig, end: datetime, by: str, start: datetime
         d = kept.duration_ms.dropna()
         thr = None if obj.latency_threshold_s is None else obj.latency_threshold_s * 1000
         out[key] = {
-            "executions": len(kept), "succeeded": int(ok.sum()), "first_attempt_succeeded": int((ok & ~redriven).sum()),
-            "redriven": int(redriven.sum()), "excluded": int(g.excluded.sum()),
+            "executions": len(kept),
+            "succeeded": int(ok.sum()),
+            "first_attempt_succeeded": int((ok & ~redriven).sum()),
+            "redriven": int(redriven.sum()),
+            "excluded": int(g.excluded.sum()),
             "within_threshold": None if thr is None else int((d <= thr).sum()),
             # pandas' linear quantile is DuckDB's quantile_cont
             **{f"p{q}_ms": (float(d.quantile(q / 100)) if len(d) else None) for q in (50, 95, 99)},
@@ -70,8 +91,15 @@ def report(path: str, config: SlaConfig, end: datetime, by: str, start: datetime
     return out
 
 
-def assert_report_matches(got: pd.DataFrame, path: str, config: SlaConfig, end: datetime, by: str,
-                          start: datetime | None = None, domain: str | None = None) -> int:
+def assert_report_matches(
+    got: pd.DataFrame,
+    path: str,
+    config: SlaConfig,
+    end: datetime,
+    by: str,
+    start: datetime | None = None,
+    domain: str | None = None,
+) -> int:
     """`got` (an sla_report frame) equals the recomputation; returns the executions compared."""
     want = report(path, config, end, by, start, domain)
     rows = got[got.executions + got.excluded > 0].set_index("key")

@@ -39,24 +39,52 @@ def ex_arn(i: int) -> str:
 
 def history(n_events: int, arn_start: datetime = T0) -> list[dict[str, Any]]:
     """ExecutionStarted, Pass state entered/exited pairs, ExecutionSucceeded: `n_events` in all."""
-    ev = [{"id": 1, "previousEventId": 0, "type": "ExecutionStarted", "timestamp": arn_start,
-           "executionStartedEventDetails": {"roleArn": "arn:aws:iam::123456789012:role/r"}}]
+    ev = [
+        {
+            "id": 1,
+            "previousEventId": 0,
+            "type": "ExecutionStarted",
+            "timestamp": arn_start,
+            "executionStartedEventDetails": {"roleArn": "arn:aws:iam::123456789012:role/r"},
+        }
+    ]
     while len(ev) < n_events - 1:
         i = len(ev) + 1
         ts = arn_start + timedelta(milliseconds=i)
         if len(ev) % 2:
-            ev.append({"id": i, "previousEventId": i - 1, "type": "PassStateEntered", "timestamp": ts,
-                       "stateEnteredEventDetails": {"name": f"S{i}"}})
+            ev.append(
+                {
+                    "id": i,
+                    "previousEventId": i - 1,
+                    "type": "PassStateEntered",
+                    "timestamp": ts,
+                    "stateEnteredEventDetails": {"name": f"S{i}"},
+                }
+            )
         else:
-            ev.append({"id": i, "previousEventId": i - 1, "type": "PassStateExited", "timestamp": ts,
-                       "stateExitedEventDetails": {"name": f"S{i - 1}"}})
-    ev.append({"id": n_events, "previousEventId": n_events - 1, "type": "ExecutionSucceeded",
-               "timestamp": arn_start + timedelta(milliseconds=n_events), "executionSucceededEventDetails": {}})
+            ev.append(
+                {
+                    "id": i,
+                    "previousEventId": i - 1,
+                    "type": "PassStateExited",
+                    "timestamp": ts,
+                    "stateExitedEventDetails": {"name": f"S{i - 1}"},
+                }
+            )
+    ev.append(
+        {
+            "id": n_events,
+            "previousEventId": n_events - 1,
+            "type": "ExecutionSucceeded",
+            "timestamp": arn_start + timedelta(milliseconds=n_events),
+            "executionSucceededEventDetails": {},
+        }
+    )
     return ev
 
 
 def add_history_pages(stub: Stubber, arn: str, events: list[dict], page: int = 1000) -> int:
-    chunks = [events[i:i + page] for i in range(0, len(events), page)]
+    chunks = [events[i : i + page] for i in range(0, len(events), page)]
     for k, chunk in enumerate(chunks):
         params = {"executionArn": arn, "includeExecutionData": False, "maxResults": 1000}
         if k:
@@ -69,8 +97,13 @@ def add_history_pages(stub: Stubber, arn: str, events: list[dict], page: int = 1
 
 
 def describe(i: int, status: str = "SUCCEEDED") -> dict[str, Any]:
-    d = {"executionArn": ex_arn(i), "stateMachineArn": SM, "name": f"e{i}", "status": status,
-         "startDate": T0 + timedelta(minutes=i)}
+    d = {
+        "executionArn": ex_arn(i),
+        "stateMachineArn": SM,
+        "name": f"e{i}",
+        "status": status,
+        "startDate": T0 + timedelta(minutes=i),
+    }
     if status != "RUNNING":
         d["stopDate"] = T0 + timedelta(minutes=i, seconds=5)
     return d
@@ -90,8 +123,11 @@ def test_history_pages_are_followed_with_the_token():
 def test_payloads_are_requested_only_when_opted_in():
     sfn = client("stepfunctions")
     with Stubber(sfn) as stub:
-        stub.add_response("get_execution_history", {"events": history(3)},
-                          {"executionArn": ex_arn(1), "includeExecutionData": True, "maxResults": 1000})
+        stub.add_response(
+            "get_execution_history",
+            {"events": history(3)},
+            {"executionArn": ex_arn(1), "includeExecutionData": True, "maxResults": 1000},
+        )
         sf.get_history(sfn, ex_arn(1), include_payloads=True)
         stub.assert_no_pending_responses()
 
@@ -105,8 +141,12 @@ def test_a_25000_event_history_is_read_whole_and_normalised():
         fetched = sf.fetch_execution(sfn, describe(1))
         stub.assert_no_pending_responses()
     assert fetched.pages == 25 and fetched.history_complete
-    n = normalize_execution(fetched.execution, fetched.events, state_machine={"domain": "claims", "definition": None},
-                            collected_at=T0)
+    n = normalize_execution(
+        fetched.execution,
+        fetched.events,
+        state_machine={"domain": "claims", "definition": None},
+        collected_at=T0,
+    )
     assert n.execution["event_count"] == 25_000
     assert len({e["event_id"] for e in n.events}) == 25_000
     assert len(n.state_runs) == 12_499
@@ -141,7 +181,9 @@ def test_expired_history_is_recorded_not_fatal():
     sfn = client("stepfunctions")
     with Stubber(sfn) as stub:
         stub.add_client_error("describe_execution", "ExecutionDoesNotExist", "Execution Does Not Exist", 400)
-        stub.add_client_error("get_execution_history", "ExecutionDoesNotExist", "Execution Does Not Exist", 400)
+        stub.add_client_error(
+            "get_execution_history", "ExecutionDoesNotExist", "Execution Does Not Exist", 400
+        )
         fetched = sf.fetch_execution(sfn, describe(1))
     assert not fetched.history_complete and fetched.events == []
     assert fetched.history_error == "ExecutionDoesNotExist: Execution Does Not Exist"
@@ -153,11 +195,21 @@ def test_tagging_denied_falls_back_to_listing():
     other = SM.replace("claims", "misc")
     with Stubber(sfn) as s1, Stubber(tagging) as s2:
         s2.add_client_error("get_resources", "AccessDeniedException", "not allowed", 400)
-        s1.add_response("list_state_machines", {"stateMachines": [
-            {"stateMachineArn": SM, "name": "claims", "type": "STANDARD", "creationDate": T0},
-            {"stateMachineArn": other, "name": "misc", "type": "STANDARD", "creationDate": T0}]})
-        s1.add_response("list_tags_for_resource", {"tags": [{"key": "domain", "value": "claims"}]}, {"resourceArn": SM})
-        s1.add_response("list_tags_for_resource", {"tags": [{"key": "team", "value": "x"}]}, {"resourceArn": other})
+        s1.add_response(
+            "list_state_machines",
+            {
+                "stateMachines": [
+                    {"stateMachineArn": SM, "name": "claims", "type": "STANDARD", "creationDate": T0},
+                    {"stateMachineArn": other, "name": "misc", "type": "STANDARD", "creationDate": T0},
+                ]
+            },
+        )
+        s1.add_response(
+            "list_tags_for_resource", {"tags": [{"key": "domain", "value": "claims"}]}, {"resourceArn": SM}
+        )
+        s1.add_response(
+            "list_tags_for_resource", {"tags": [{"key": "team", "value": "x"}]}, {"resourceArn": other}
+        )
         machines, how = sf.discover(sfn, tagging, "domain", None)
     assert machines == [sf.Machine(SM, {"domain": "claims"})]
     assert how == "list (tagging: AccessDeniedException)"
@@ -177,33 +229,66 @@ def stubbed_target() -> tuple[Target, Stubber, Stubber]:
     limiter = RateLimiter()
     for c in (sfn, tagging):
         limiter.attach(c, "123456789012", "us-east-1")
-    t = Target("123456789012", "us-east-1", None, limiter, _clients={"stepfunctions": sfn,
-                                                                      "resourcegroupstaggingapi": tagging})
+    t = Target(
+        "123456789012",
+        "us-east-1",
+        None,
+        limiter,
+        _clients={"stepfunctions": sfn, "resourcegroupstaggingapi": tagging},
+    )
     return t, Stubber(sfn), Stubber(tagging)
 
 
 def add_discovery(s_sfn: Stubber, s_tag: Stubber) -> None:
-    s_tag.add_response("get_resources", {"ResourceTagMappingList": [
-        {"ResourceARN": SM, "Tags": [{"Key": "domain", "Value": "claims"}]}]},
-        {"ResourceTypeFilters": ["states:stateMachine"], "TagFilters": [{"Key": "domain"}]})
-    s_sfn.add_response("describe_state_machine", {
-        "stateMachineArn": SM, "name": "claims", "definition": DEFINITION, "roleArn": "arn:aws:iam::1:role/r",
-        "type": "STANDARD", "creationDate": T0, "revisionId": "rev-1",
-        "loggingConfiguration": {"level": "ERROR", "destinations": [{"cloudWatchLogsLogGroup": {
-            "logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:claims:*"}}]},
-        "tracingConfiguration": {"enabled": True}})
+    s_tag.add_response(
+        "get_resources",
+        {"ResourceTagMappingList": [{"ResourceARN": SM, "Tags": [{"Key": "domain", "Value": "claims"}]}]},
+        {"ResourceTypeFilters": ["states:stateMachine"], "TagFilters": [{"Key": "domain"}]},
+    )
+    s_sfn.add_response(
+        "describe_state_machine",
+        {
+            "stateMachineArn": SM,
+            "name": "claims",
+            "definition": DEFINITION,
+            "roleArn": "arn:aws:iam::1:role/r",
+            "type": "STANDARD",
+            "creationDate": T0,
+            "revisionId": "rev-1",
+            "loggingConfiguration": {
+                "level": "ERROR",
+                "destinations": [
+                    {
+                        "cloudWatchLogsLogGroup": {
+                            "logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:claims:*"
+                        }
+                    }
+                ],
+            },
+            "tracingConfiguration": {"enabled": True},
+        },
+    )
 
 
 def add_listing(s_sfn: Stubber, items: list[dict]) -> None:
     s_sfn.add_response("list_executions", {"executions": items}, {"stateMachineArn": SM, "maxResults": 1000})
-    s_sfn.add_response("list_executions", {"executions": []},
-                       {"stateMachineArn": SM, "maxResults": 1000, "redriveFilter": "REDRIVEN"})
+    s_sfn.add_response(
+        "list_executions",
+        {"executions": []},
+        {"stateMachineArn": SM, "maxResults": 1000, "redriveFilter": "REDRIVEN"},
+    )
 
 
 def collector(t: Target, lake: Path, slept: list[float] | None = None) -> Run:
     opts = CollectOptions(lake=str(lake), concurrency=1, progress_every=0, since=T0 - timedelta(days=1))
-    return Run(opts, [t], t.limiter, now=lambda: T0 + timedelta(days=1), err=io.StringIO(),
-                     sleep=(slept if slept is not None else []).append)
+    return Run(
+        opts,
+        [t],
+        t.limiter,
+        now=lambda: T0 + timedelta(days=1),
+        err=io.StringIO(),
+        sleep=(slept if slept is not None else []).append,
+    )
 
 
 def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
@@ -213,20 +298,31 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
         add_discovery(s_sfn, s_tag)
         add_listing(s_sfn, items)
         s_sfn.add_response("describe_execution", describe(1), {"executionArn": ex_arn(1)})
-        s_sfn.add_client_error("get_execution_history", "ExecutionDoesNotExist", "gone", 400,
-                               expected_params={"executionArn": ex_arn(1), "includeExecutionData": False,
-                                                "maxResults": 1000})
+        s_sfn.add_client_error(
+            "get_execution_history",
+            "ExecutionDoesNotExist",
+            "gone",
+            400,
+            expected_params={"executionArn": ex_arn(1), "includeExecutionData": False, "maxResults": 1000},
+        )
         s_sfn.add_response("describe_execution", describe(2), {"executionArn": ex_arn(2)})
         add_history_pages(s_sfn, ex_arn(2), history(1500))
         summary = collector(t, tmp_path).run()
         s_sfn.assert_no_pending_responses()
     assert summary.counts["expired"] == 1 and summary.counts["new"] == 2 and summary.counts["pages"] == 2
     rows = {r["name"]: r for r in Lake(str(tmp_path)).read("executions").to_pylist()}
-    assert rows["e1"]["history_complete"] is False and rows["e1"]["history_error"] == "ExecutionDoesNotExist: gone"
+    assert (
+        rows["e1"]["history_complete"] is False
+        and rows["e1"]["history_error"] == "ExecutionDoesNotExist: gone"
+    )
     assert rows["e2"]["history_complete"] is True and rows["e2"]["event_count"] == 1500
     sm = Lake(str(tmp_path)).read("state_machines").to_pylist()[0]
-    assert (sm["domain"], sm["revision_id"], sm["logging_level"], sm["tracing_enabled"]) == \
-        ("claims", "rev-1", "ERROR", True)
+    assert (sm["domain"], sm["revision_id"], sm["logging_level"], sm["tracing_enabled"]) == (
+        "claims",
+        "rev-1",
+        "ERROR",
+        True,
+    )
     assert sm["log_group_arn"].endswith("log-group:claims:*")
     state = Lake(str(tmp_path)).read("cursors").to_pylist()[0]
     assert state["incomplete_items"] == 1 and state["watermark"] == T0 + timedelta(minutes=2)
@@ -238,7 +334,9 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
         add_listing(s_sfn, items)
         again = collector(t, tmp_path).run()
         s_sfn.assert_no_pending_responses()
-    assert again.counts["skipped"] == 2 and again.api["calls"].get("stepfunctions.GetExecutionHistory", 0) == 0
+    assert (
+        again.counts["skipped"] == 2 and again.api["calls"].get("stepfunctions.GetExecutionHistory", 0) == 0
+    )
 
 
 def test_collector_storm_of_escaped_throttles(tmp_path: Path):
@@ -253,11 +351,23 @@ def test_collector_storm_of_escaped_throttles(tmp_path: Path):
                 s_sfn.add_client_error("describe_execution", "ThrottlingException", "Rate exceeded", 400)
             s_sfn.add_response("describe_execution", describe(i), {"executionArn": ex_arn(i)})
             if i % 2:
-                s_sfn.add_response("get_execution_history", {"events": history(40)[:20], "nextToken": "tok1"},
-                                   {"executionArn": ex_arn(i), "includeExecutionData": False, "maxResults": 1000})
-                s_sfn.add_client_error("get_execution_history", "ThrottlingException", "Rate exceeded", 400,
-                                       expected_params={"executionArn": ex_arn(i), "includeExecutionData": False,
-                                                        "maxResults": 1000, "nextToken": "tok1"})
+                s_sfn.add_response(
+                    "get_execution_history",
+                    {"events": history(40)[:20], "nextToken": "tok1"},
+                    {"executionArn": ex_arn(i), "includeExecutionData": False, "maxResults": 1000},
+                )
+                s_sfn.add_client_error(
+                    "get_execution_history",
+                    "ThrottlingException",
+                    "Rate exceeded",
+                    400,
+                    expected_params={
+                        "executionArn": ex_arn(i),
+                        "includeExecutionData": False,
+                        "maxResults": 1000,
+                        "nextToken": "tok1",
+                    },
+                )
                 s_sfn.add_response("describe_execution", describe(i), {"executionArn": ex_arn(i)})
             add_history_pages(s_sfn, ex_arn(i), history(40), page=20)
         slept: list[float] = []
@@ -272,22 +382,33 @@ def test_collector_storm_of_escaped_throttles(tmp_path: Path):
 
 # -- pure decisions ---------------------------------------------------------------------------
 def known(status: str, complete: bool = True, error: str | None = None, redrive_count: int = 0) -> dict:
-    return {"status": status, "history_complete": complete, "history_error": error, "redrive_count": redrive_count,
-            "redrive_date": None}
+    return {
+        "status": status,
+        "history_complete": complete,
+        "history_error": error,
+        "redrive_count": redrive_count,
+        "redrive_date": None,
+    }
 
 
-@pytest.mark.parametrize("row, item, fetch", [
-    (None, {"status": "SUCCEEDED"}, True),
-    (known("SUCCEEDED"), {"status": "SUCCEEDED"}, False),
-    (known("RUNNING"), {"status": "SUCCEEDED"}, True),
-    (known("RUNNING"), {"status": "RUNNING"}, True),
-    (known("FAILED"), {"status": "RUNNING", "redriveCount": 1}, True),
-    (known("FAILED"), {"status": "FAILED", "redriveCount": 1, "redriveDate": T0}, True),
-    (known("FAILED", redrive_count=1) | {"redrive_date": T0}, {"status": "FAILED", "redriveCount": 1,
-                                                                 "redriveDate": T0}, False),
-    (known("SUCCEEDED", False, "ExecutionDoesNotExist: gone"), {"status": "SUCCEEDED"}, False),
-    (known("SUCCEEDED", False, "ReadTimeout"), {"status": "SUCCEEDED"}, True),
-])
+@pytest.mark.parametrize(
+    "row, item, fetch",
+    [
+        (None, {"status": "SUCCEEDED"}, True),
+        (known("SUCCEEDED"), {"status": "SUCCEEDED"}, False),
+        (known("RUNNING"), {"status": "SUCCEEDED"}, True),
+        (known("RUNNING"), {"status": "RUNNING"}, True),
+        (known("FAILED"), {"status": "RUNNING", "redriveCount": 1}, True),
+        (known("FAILED"), {"status": "FAILED", "redriveCount": 1, "redriveDate": T0}, True),
+        (
+            known("FAILED", redrive_count=1) | {"redrive_date": T0},
+            {"status": "FAILED", "redriveCount": 1, "redriveDate": T0},
+            False,
+        ),
+        (known("SUCCEEDED", False, "ExecutionDoesNotExist: gone"), {"status": "SUCCEEDED"}, False),
+        (known("SUCCEEDED", False, "ReadTimeout"), {"status": "SUCCEEDED"}, True),
+    ],
+)
 def test_needs_fetch(row, item, fetch):
     assert needs_fetch(row, item) is fetch
 

@@ -22,12 +22,23 @@ from queries.signature import signature
 NESTED = {
     "StartAt": "Fan",
     "States": {
-        "Fan": {"Type": "Parallel", "Next": "Each", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Oops"}],
-                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
-                             {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}]},
-        "Each": {"Type": "Map", "Next": "Done",
-                 "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "x",
-                                                                          "End": True}}}},
+        "Fan": {
+            "Type": "Parallel",
+            "Next": "Each",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Oops"}],
+            "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}},
+            ],
+        },
+        "Each": {
+            "Type": "Map",
+            "Next": "Done",
+            "ItemProcessor": {
+                "StartAt": "Work",
+                "States": {"Work": {"Type": "Task", "Resource": "x", "End": True}},
+            },
+        },
         "Oops": {"Type": "Fail", "Error": "E"},
         "Done": {"Type": "Succeed"},
     },
@@ -44,15 +55,20 @@ def test_escape_keeps_quotes_backslashes_and_newlines_inside_the_label() -> None
 
 def test_hostile_state_names_cannot_break_out_of_their_label() -> None:
     evil = 'x"]; injected [shape=box label="pwn'
-    g = parse_definition({"StartAt": evil, "States": {evil: {"Type": "Pass", "Next": "n\\\n2"},
-                                                       "n\\\n2": {"Type": "Succeed"}}})
+    g = parse_definition(
+        {"StartAt": evil, "States": {evil: {"Type": "Pass", "Next": "n\\\n2"}, "n\\\n2": {"Type": "Succeed"}}}
+    )
     dot = to_dot(g)
     # the whole name, quotes escaped, is one label: nothing leaks out as DOT syntax
     assert 'x\\"]; injected [shape=box label=\\"pwn\\nPass' in _labels(dot)
     assert not any(line.lstrip().startswith("injected") for line in dot.splitlines())
     assert "n\\\\\\n2" in dot  # backslash then newline, both escaped
     # every node id is synthetic
-    assert set(re.findall(r"^\s+(\S+) \[", dot, re.M)) <= {f"n{i}" for i in range(10)} | {"graph", "node", "edge"}
+    assert set(re.findall(r"^\s+(\S+) \[", dot, re.M)) <= {f"n{i}" for i in range(10)} | {
+        "graph",
+        "node",
+        "edge",
+    }
 
 
 def test_parallel_and_map_are_clusters_and_catch_edges_are_dashed_red() -> None:
@@ -67,8 +83,13 @@ def test_overlay_colours_counts_path_and_failure() -> None:
     g = parse_definition(NESTED)
     work = resolve_state_id(g, "Work", "Each")
     assert work == "Each/0/Work"
-    ov = Overlay(heat={work: 1.0}, node_notes={work: "12 visits"}, edge_counts={("Fan", "Each"): 7},
-                 path=["Fan", "Each"], failed=work)
+    ov = Overlay(
+        heat={work: 1.0},
+        node_notes={work: "12 visits"},
+        edge_counts={("Fan", "Each"): 7},
+        path=["Fan", "Each"],
+        failed=work,
+    )
     dot = to_dot(g, ov)
     line = next(lbl for lbl in dot.splitlines() if "Work\\nTask" in lbl)
     assert "12 visits" in line and 'color="#d1242f"' in line and "penwidth=3" in line
@@ -78,10 +99,23 @@ def test_overlay_colours_counts_path_and_failure() -> None:
 
 def test_flow_overlay_maps_state_rows_and_transitions_to_graph_ids() -> None:
     g = parse_definition(NESTED)
-    states = pd.DataFrame({"state_name": ["Fan", "Work"], "parent_state": [None, "Each"], "visits": [10, 40],
-                           "failures": [1, 0], "p95_ms": [100.0, 400.0]})
-    edges = pd.DataFrame({"parent_state": [None, None, "Each"], "from_state": ["Fan", "Fan", "Work"],
-                          "to_state": ["Each", "Oops", None], "count": [9, 1, 40]})
+    states = pd.DataFrame(
+        {
+            "state_name": ["Fan", "Work"],
+            "parent_state": [None, "Each"],
+            "visits": [10, 40],
+            "failures": [1, 0],
+            "p95_ms": [100.0, 400.0],
+        }
+    )
+    edges = pd.DataFrame(
+        {
+            "parent_state": [None, None, "Each"],
+            "from_state": ["Fan", "Fan", "Work"],
+            "to_state": ["Each", "Oops", None],
+            "count": [9, 1, 40],
+        }
+    )
     ov = flow_overlay(g, states, edges, "failure_rate")
     assert ov.heat == {"Fan": pytest.approx(0.5), "Each/0/Work": 0.0}
     assert ov.node_notes["Fan"] == "10 visits · 10.0% failed"
@@ -119,7 +153,9 @@ def test_heatmap_fills_missing_cells_and_escapes_labels() -> None:
 
 def test_burndown_and_attainment_draw_reference_lines() -> None:
     ts = pd.date_range("2026-01-01", periods=3, freq="D", tz="UTC")
-    burn = charts.burndown(pd.DataFrame({"ts": ts, "a": [1.0, 0.5, -0.1], "i": [1.0, 0.5, 0.0]}), "ts", "a", "i", "b")
+    burn = charts.burndown(
+        pd.DataFrame({"ts": ts, "a": [1.0, 0.5, -0.1], "i": [1.0, 0.5, 0.0]}), "ts", "a", "i", "b"
+    )
     assert [t.name for t in burn.data] == ["actual", "ideal"] and list(burn.data[0].y) == [100.0, 50.0, -10.0]
     att = charts.attainment(pd.DataFrame({"ts": ts, "r": [0.99, 0.98, 1.0]}), "ts", "r", 0.995, "a")
     assert att.layout.shapes[0].y0 == pytest.approx(99.5)
@@ -127,8 +163,14 @@ def test_burndown_and_attainment_draw_reference_lines() -> None:
 
 def test_timeline_bars_run_from_entry_to_exit() -> None:
     t0 = pd.Timestamp("2026-01-01T00:00:00Z")
-    runs = pd.DataFrame({"s": [t0, t0 + pd.Timedelta(seconds=2)], "e": [t0 + pd.Timedelta(seconds=2), None],
-                         "label": ["A", "B"], "status": ["SUCCEEDED", "FAILED"]})
+    runs = pd.DataFrame(
+        {
+            "s": [t0, t0 + pd.Timedelta(seconds=2)],
+            "e": [t0 + pd.Timedelta(seconds=2), None],
+            "label": ["A", "B"],
+            "status": ["SUCCEEDED", "FAILED"],
+        }
+    )
     fig = charts.timeline(runs, "s", "e", "label", "status", "t")
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["SUCCEEDED"].x) == [2000.0]
@@ -139,7 +181,8 @@ def test_links_to_console_logs_trace_and_redrive() -> None:
     arn = "arn:aws:states:eu-west-1:123456789012:execution:flow:run 1"
     assert links.region_of(arn) == "eu-west-1"
     assert links.execution_console_url(arn).startswith(
-        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:")
+        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:"
+    )
     assert "run%201" in links.execution_console_url(arn)
     assert links.xray_trace_url("Root=1-abc-def;Parent=1", "eu-west-1").endswith("#xray:traces/1-abc-def")
     logs = links.log_group_url("arn:aws:logs:eu-west-1:1:log-group:/aws/vendedlogs/states/x:*", "eu-west-1")
@@ -147,7 +190,8 @@ def test_links_to_console_logs_trace_and_redrive() -> None:
     assert links.log_group_url(None, "eu-west-1") is None
     assert links.redrive_command(arn) == (
         "aws stepfunctions redrive-execution --execution-arn "
-        "'arn:aws:states:eu-west-1:123456789012:execution:flow:run 1' --region eu-west-1")
+        "'arn:aws:states:eu-west-1:123456789012:execution:flow:run 1' --region eu-west-1"
+    )
     assert links.can_redrive("FAILED", "REDRIVABLE") and not links.can_redrive("FAILED", "NOT_REDRIVABLE")
     assert not links.can_redrive("SUCCEEDED", None)
 
@@ -166,33 +210,66 @@ def test_markdown_escape_and_durations() -> None:
     assert md_escape("<b>*x*</b> :red[y]\n# z") == "\\<b\\>\\*x\\*\\<\\/b\\> \\:red\\[y\\] \\# z"
     assert md_escape(None) == ""
     assert [duration(v) for v in (None, 850, 12_300, 246_000, 7_560_000, 640_000_000)] == [
-        "–", "850 ms", "12.3 s", "4.1 min", "2.1 h", "7.4 d"]
+        "–",
+        "850 ms",
+        "12.3 s",
+        "4.1 min",
+        "2.1 h",
+        "7.4 d",
+    ]
 
 
 def test_compact_durations_budgets_and_short_text() -> None:
-    assert [compact_duration(v) for v in (None, 850, 3_000, 2_220_000, 6_480_000, 38_880_000, 200_000_000)] == [
-        "–", "850 ms", "3.0 s", "37 min", "1.8 h", "11 h", "2.3 d"]
+    assert [
+        compact_duration(v) for v in (None, 850, 3_000, 2_220_000, 6_480_000, 38_880_000, 200_000_000)
+    ] == ["–", "850 ms", "3.0 s", "37 min", "1.8 h", "11 h", "2.3 d"]
     assert all(len(compact_duration(v)) <= 6 for v in (9_999, 59_999, 3_599_999, 86_399_999))
     assert budget_left(0.47) == "47%" and budget_left(None) == "–"
     assert budget_left(-16.01) == "overspent (17× budget)"
     assert budget_left(-0.0989) == "overspent (1.1× budget)"
-    assert shorten("a\n b  c", 80) == "a b c" and shorten("x" * 100, 10) == "x" * 9 + "…" and shorten(None) == ""
+    assert (
+        shorten("a\n b  c", 80) == "a b c" and shorten("x" * 100, 10) == "x" * 9 + "…" and shorten(None) == ""
+    )
 
 
 def test_triage_view_marks_rows_of_new_groups_and_puts_what_matters_first() -> None:
     t0 = pd.Timestamp("2026-01-01T00:00:00Z")
     cause_new = "Request 8f1c2 failed after 3 tries " + "x" * 100
-    triage = pd.DataFrame({
-        "execution_arn": ["arn:aws:states:r:1:execution:m:a", "arn:aws:states:r:1:execution:m:b"],
-        "name": ["a", "b"], "state_machine_name": ["m", "m"], "domain": ["d", "d"], "status": ["FAILED", "TIMED_OUT"],
-        "start_time": [t0, t0], "duration_ms": [2_300.0, None], "failed_state": ["Call", "Wait"],
-        "error": ["Boom", None], "cause": [cause_new, None], "redrive_status": ["REDRIVABLE", None],
-    })
+    triage = pd.DataFrame(
+        {
+            "execution_arn": ["arn:aws:states:r:1:execution:m:a", "arn:aws:states:r:1:execution:m:b"],
+            "name": ["a", "b"],
+            "state_machine_name": ["m", "m"],
+            "domain": ["d", "d"],
+            "status": ["FAILED", "TIMED_OUT"],
+            "start_time": [t0, t0],
+            "duration_ms": [2_300.0, None],
+            "failed_state": ["Call", "Wait"],
+            "error": ["Boom", None],
+            "cause": [cause_new, None],
+            "redrive_status": ["REDRIVABLE", None],
+        }
+    )
     # the group's signature is computed from the cause pattern: another request id is the same group
-    groups = pd.DataFrame({"signature": [signature("Boom", "Call", cause_new.replace("8f1c2", "77aa0")),
-                                         signature(None, "Wait", None)], "is_new": [True, False]})
+    groups = pd.DataFrame(
+        {
+            "signature": [
+                signature("Boom", "Call", cause_new.replace("8f1c2", "77aa0")),
+                signature(None, "Wait", None),
+            ],
+            "is_new": [True, False],
+        }
+    )
     view = triage_view(triage, groups)
-    assert list(view.columns[:7]) == ["link", "start_time", "status", "new", "failed_state", "error", "cause_short"]
+    assert list(view.columns[:7]) == [
+        "link",
+        "start_time",
+        "status",
+        "new",
+        "failed_state",
+        "error",
+        "cause_short",
+    ]
     assert list(view["new"]) == ["NEW", ""]
     assert view["cause_short"].iloc[0].endswith("…") and len(view["cause_short"].iloc[0]) == 70
     assert list(view["duration"]) == ["2.3 s", "–"]
@@ -202,10 +279,21 @@ def test_triage_view_marks_rows_of_new_groups_and_puts_what_matters_first() -> N
 
 def test_flow_overlay_counts_caught_errors_and_can_colour_by_them() -> None:
     g = parse_definition(NESTED)
-    states = pd.DataFrame({"state_name": ["Fan"], "parent_state": [None], "visits": [113], "failures": [0],
-                           "caught": [7], "p95_ms": [100.0]})
+    states = pd.DataFrame(
+        {
+            "state_name": ["Fan"],
+            "parent_state": [None],
+            "visits": [113],
+            "failures": [0],
+            "caught": [7],
+            "p95_ms": [100.0],
+        }
+    )
     edges = pd.DataFrame({"parent_state": [None], "from_state": ["Fan"], "to_state": ["Oops"], "count": [7]})
-    assert flow_overlay(g, states, edges, "failure_rate").node_notes["Fan"] == "113 visits · 0.0% failed · 7 caught"
+    assert (
+        flow_overlay(g, states, edges, "failure_rate").node_notes["Fan"]
+        == "113 visits · 0.0% failed · 7 caught"
+    )
     assert flow_overlay(g, states, edges, "failure_rate").heat["Fan"] == 0.0
     assert flow_overlay(g, states, edges, "problem_rate").heat["Fan"] == pytest.approx(7 / 113 * 5)
     assert "7 caught" in flow_overlay(g, states, edges, "p95_ms").node_notes["Fan"]
@@ -213,9 +301,20 @@ def test_flow_overlay_counts_caught_errors_and_can_colour_by_them() -> None:
 
 def test_long_catch_labels_are_shortened_but_keep_their_count() -> None:
     errors = ["States.Timeout", "States.TaskFailed", "Lambda.ServiceException"]
-    g = parse_definition({"StartAt": "T", "States": {
-        "T": {"Type": "Task", "Resource": "x", "End": True, "Catch": [{"ErrorEquals": errors, "Next": "F"}]},
-        "F": {"Type": "Fail"}}})
+    g = parse_definition(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "x",
+                    "End": True,
+                    "Catch": [{"ErrorEquals": errors, "Next": "F"}],
+                },
+                "F": {"Type": "Fail"},
+            },
+        }
+    )
     dot = to_dot(g, Overlay(edge_counts={("T", "F"): 1234}))
     catch = next(lbl for lbl in _labels(dot) if lbl.startswith("States.Timeout"))
     assert catch.endswith("… (1,234)")
@@ -225,12 +324,23 @@ def test_latency_charts_use_readable_units_and_draw_targets() -> None:
     assert charts.time_unit([50_065_795]) == ("h", 3_600_000.0)
     assert charts.time_unit([2_300, None]) == ("s", 1000.0) and charts.time_unit([]) == ("ms", 1.0)
     ts = pd.date_range("2026-01-01", periods=3, freq="D", tz="UTC")
-    fig = charts.latency(pd.DataFrame({"b": ts, "p95_ms": [600_000.0, 900_000.0, 1_200_000.0]}), "b", ["p95_ms"],
-                         300_000.0, "p95")
+    fig = charts.latency(
+        pd.DataFrame({"b": ts, "p95_ms": [600_000.0, 900_000.0, 1_200_000.0]}),
+        "b",
+        ["p95_ms"],
+        300_000.0,
+        "p95",
+    )
     assert fig.layout.yaxis.title.text == "min" and list(fig.data[0].y) == [10.0, 15.0, 20.0]
     assert fig.layout.shapes[0].y0 == 5.0 and fig.layout.shapes[0].line.dash == "dash"
-    per = pd.DataFrame({"m": ["<b>a</b>", "b"], "p50_ms": [1_000.0, 2_000.0], "p95_ms": [3_000.0, 9_000.0],
-                        "t": [5_000.0, None]})
+    per = pd.DataFrame(
+        {
+            "m": ["<b>a</b>", "b"],
+            "p50_ms": [1_000.0, 2_000.0],
+            "p95_ms": [3_000.0, 9_000.0],
+            "t": [5_000.0, None],
+        }
+    )
     bars = charts.duration_percentiles(per, "m", ["p50_ms", "p95_ms"], "x", threshold="t")
     target = next(t for t in bars.data if t.name == "latency target")
     assert list(target.y) == ["&lt;b&gt;a&lt;/b&gt;"] and list(target.x) == [5.0]
@@ -238,19 +348,42 @@ def test_latency_charts_use_readable_units_and_draw_targets() -> None:
 
 
 def test_sla_tables_show_human_durations_and_alerts_in_words() -> None:
-    report = pd.DataFrame({
-        "state_machine_name": ["m"], "domain": ["d"], "status": ["BREACHED"], "executions": [10], "failed": [3],
-        "attainment": [0.7], "success_objective": [0.99], "budget_remaining": [-29.0], "p50_ms": [2_300.0],
-        "p95_ms": [840_000.0], "p99_ms": [50_065_795.0], "latency_threshold_ms": [None],
-        "within_threshold_share": [None], "owner": ["team"]})
+    report = pd.DataFrame(
+        {
+            "state_machine_name": ["m"],
+            "domain": ["d"],
+            "status": ["BREACHED"],
+            "executions": [10],
+            "failed": [3],
+            "attainment": [0.7],
+            "success_objective": [0.99],
+            "budget_remaining": [-29.0],
+            "p50_ms": [2_300.0],
+            "p95_ms": [840_000.0],
+            "p99_ms": [50_065_795.0],
+            "latency_threshold_ms": [None],
+            "within_threshold_share": [None],
+            "owner": ["team"],
+        }
+    )
     row = report_view(report).iloc[0]
     assert (row["p50"], row["p95"], row["p99"], row["latency_target"]) == ("2.3 s", "14.0 min", "13.9 h", "–")
     assert row["budget_left"] == "overspent (30× budget)"
-    alerts = pd.DataFrame({
-        "domain": ["d"] * 3, "state_machine_name": [None, "m", "m"], "severity": ["ticket", "ticket", "page"],
-        "long_window": ["3d", "3d", "1h"], "short_window": ["6h", "6h", "5m"], "threshold": [1.0, 1.0, 14.4],
-        "long_executions": [100, 100, 10], "long_failed": [0, 5, 3], "long_burn": [0.0, 5.0, 30.0],
-        "short_burn": [0.0, 6.0, 31.0], "firing": [False, True, True]})
+    alerts = pd.DataFrame(
+        {
+            "domain": ["d"] * 3,
+            "state_machine_name": [None, "m", "m"],
+            "severity": ["ticket", "ticket", "page"],
+            "long_window": ["3d", "3d", "1h"],
+            "short_window": ["6h", "6h", "5m"],
+            "threshold": [1.0, 1.0, 14.4],
+            "long_executions": [100, 100, 10],
+            "long_failed": [0, 5, 3],
+            "long_burn": [0.0, 5.0, 30.0],
+            "short_burn": [0.0, 6.0, 31.0],
+            "firing": [False, True, True],
+        }
+    )
     view = alerts_view(alerts)
     assert list(view["alert"]) == ["FIRING: page now", "FIRING: open a ticket", "not firing"]
     assert list(view["scope"]) == ["m", "m", "(whole domain)"]

@@ -22,11 +22,23 @@ def lake(tmp_path_factory):
     path = tmp_path_factory.mktemp("lake")
     lake = build(str(path))
     # an execution whose text fields try formula injection
-    lake.write_partitioned("executions", [{
-        "execution_arn": "arn:aws:states:us-east-1:1:execution:pay-a:evil", "state_machine_arn": "x",
-        "name": "=HYPERLINK(\"http://x\")", "status": "FAILED", "error": "+cmd", "cause": "@SUM(A1)",
-        "failed_state": "-2+3", "domain": "pay", "start_time": __import__("queries_tiny_lake").t(2, 23),
-    }], date_column="start_time")
+    lake.write_partitioned(
+        "executions",
+        [
+            {
+                "execution_arn": "arn:aws:states:us-east-1:1:execution:pay-a:evil",
+                "state_machine_arn": "x",
+                "name": '=HYPERLINK("http://x")',
+                "status": "FAILED",
+                "error": "+cmd",
+                "cause": "@SUM(A1)",
+                "failed_state": "-2+3",
+                "domain": "pay",
+                "start_time": __import__("queries_tiny_lake").t(2, 23),
+            }
+        ],
+        date_column="start_time",
+    )
     return str(path)
 
 
@@ -35,8 +47,16 @@ def export(lake, out, *extra):
 
 
 def test_neutralise_cells():
-    assert [neutralise(s) for s in ("=1", "+1", "-1", "@a", "\tx", "\rx", "ok", "")] == \
-        ["'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "ok", ""]
+    assert [neutralise(s) for s in ("=1", "+1", "-1", "@a", "\tx", "\rx", "ok", "")] == [
+        "'=1",
+        "'+1",
+        "'-1",
+        "'@a",
+        "'\tx",
+        "'\rx",
+        "ok",
+        "",
+    ]
     assert cell(None) == "" and cell(True) == "true" and cell(7) == "7" and cell(-5) == "-5"
 
 
@@ -50,7 +70,11 @@ def test_export_is_deterministic_and_safe(lake, tmp_path):
     assert len(rows) == 15 and rows[0]["name"] == "a1" and rows[0]["start"] == "2025-01-01T10:00:00.000Z"
     evil = rows[-1]
     assert (evil["name"], evil["error"], evil["cause"], evil["failed_state"]) == (
-        "'=HYPERLINK(\"http://x\")", "'+cmd", "'@SUM(A1)", "'-2+3")
+        '\'=HYPERLINK("http://x")',
+        "'+cmd",
+        "'@SUM(A1)",
+        "'-2+3",
+    )
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
     m = json.loads((a.parent / "audit.csv.manifest.json").read_text())
     assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(a.read_bytes()).hexdigest()
@@ -60,8 +84,24 @@ def test_export_is_deterministic_and_safe(lake, tmp_path):
 def test_manifest_chain_verifies_and_detects_tampering(lake, tmp_path):
     first, second = tmp_path / "jan1.csv", tmp_path / "jan2.csv"
     assert export(lake, first) == 0
-    assert cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "2025-01-02", "--to",
-                     "2025-01-02", "--out", str(second)]) == 0
+    assert (
+        cli.main(
+            [
+                "export-audit",
+                "--lake",
+                lake,
+                "--domain",
+                "pay",
+                "--from",
+                "2025-01-02",
+                "--to",
+                "2025-01-02",
+                "--out",
+                str(second),
+            ]
+        )
+        == 0
+    )
     m2 = json.loads((tmp_path / "jan2.csv.manifest.json").read_text())
     assert m2["previous_file"] == "jan1.csv"
     assert m2["previous_sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
@@ -79,11 +119,40 @@ def test_exit_codes(lake, tmp_path, capsys):
     assert "defaults.window" in capsys.readouterr().err
     assert export(lake, tmp_path / "missing-dir" / "o.csv") == 5
     assert not (tmp_path / "missing-dir").exists()
-    assert cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "2025-01-02", "--to",
-                     "2025-01-01", "--out", str(tmp_path / "o.csv")]) == 2
+    assert (
+        cli.main(
+            [
+                "export-audit",
+                "--lake",
+                lake,
+                "--domain",
+                "pay",
+                "--from",
+                "2025-01-02",
+                "--to",
+                "2025-01-01",
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 2
+    )
     with pytest.raises(SystemExit) as e:
-        cli.main(["export-audit", "--lake", lake, "--domain", "pay", "--from", "soon", "--to", "2025-01-01",
-                  "--out", "o.csv"])
+        cli.main(
+            [
+                "export-audit",
+                "--lake",
+                lake,
+                "--domain",
+                "pay",
+                "--from",
+                "soon",
+                "--to",
+                "2025-01-01",
+                "--out",
+                "o.csv",
+            ]
+        )
     assert e.value.code == 2
 
 
@@ -91,11 +160,16 @@ def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, ca
     from services import free_port, point_boto3_at
 
     point_boto3_at(f"http://127.0.0.1:{free_port()}", monkeypatch)  # nothing listens there
-    for argv in (["sla", "--lake", "s3://stepscope-lake/prod"],
-                 ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o.csv")]):
+    for argv in (
+        ["sla", "--lake", "s3://stepscope-lake/prod"],
+        ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o.csv")],
+    ):
         assert cli.main(argv) == 3
         err = capsys.readouterr().err
-        assert err.startswith("stepscope: cannot read the lake at s3://stepscope-lake/prod: ") and err.count("\n") == 1
+        assert (
+            err.startswith("stepscope: cannot read the lake at s3://stepscope-lake/prod: ")
+            and err.count("\n") == 1
+        )
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -135,9 +209,13 @@ def test_streamed_export_is_the_same_in_any_batch_size(lake, tmp_path):
     cfg = sla_config.default()
     start, end = t(1, 0), t(3, 0)
     outs = []
-    for i, rows in enumerate([q.audit_batches("pay", start, end, cfg, batch_rows=1),
-                              q.audit_batches("pay", start, end, cfg, batch_rows=10_000),
-                              q.audit_rows("pay", start, end, cfg)]):
+    for i, rows in enumerate(
+        [
+            q.audit_batches("pay", start, end, cfg, batch_rows=1),
+            q.audit_batches("pay", start, end, cfg, batch_rows=10_000),
+            q.audit_rows("pay", start, end, cfg),
+        ]
+    ):
         out = tmp_path / str(i) / "audit.csv"
         out.parent.mkdir()
         m = export_audit(rows, out, {"domain": "pay"})
@@ -150,8 +228,9 @@ def test_streamed_export_is_the_same_in_any_batch_size(lake, tmp_path):
     cli_out = tmp_path / "cli.csv"
     assert export(lake, cli_out) == 0 and cli_out.read_bytes() == outs[0]
     # an empty period: the header alone, zero rows
-    m = export_audit(q.audit_batches("pay", start, start + timedelta(minutes=1), cfg),
-                     tmp_path / "empty.csv", {})
+    m = export_audit(
+        q.audit_batches("pay", start, start + timedelta(minutes=1), cfg), tmp_path / "empty.csv", {}
+    )
     assert m["rows"] == 0 and (tmp_path / "empty.csv").read_bytes().count(b"\n") == 1
     q.close()
 
@@ -164,12 +243,18 @@ def test_column_cells_match_cell_for_every_type():
     from queries.export import column_cells
 
     texts = ["ok", None, "=1+1", "-x", "@a", "\tt", "\rr", "+", "a,b", 'q"uote', "é", ""]
-    stamps = [datetime(2025, 1, 2, 3, 4, 5, 678999, tzinfo=UTC), None, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    stamps = [
+        datetime(2025, 1, 2, 3, 4, 5, 678999, tzinfo=UTC),
+        None,
+        datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
     columns = [
         (pa.array(texts, pa.string()), texts),
         (pa.array(stamps, pa.timestamp("us", tz="UTC")), stamps),
-        (pa.array(stamps, pa.timestamp("ms", tz="UTC")), [s.replace(microsecond=678000) if s and s.microsecond else s
-                                                          for s in stamps]),
+        (
+            pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+            [s.replace(microsecond=678000) if s and s.microsecond else s for s in stamps],
+        ),
         (pa.array([True, None, False]), [True, None, False]),
         (pa.array([0, None, -5, 2**40], pa.int64()), [0, None, -5, 2**40]),
         (pa.array([1, None], pa.int32()), [1, None]),
@@ -190,7 +275,10 @@ def test_audit_rows_limit_is_the_first_rows(lake):
     first = q.audit_rows("pay", t(1, 0), t(3, 0), limit=3)
     assert list(first["execution_arn"]) == list(every["execution_arn"][:3])
     assert list(first.columns) == list(every.columns) and q.audit_rows("pay", t(1, 0), t(3, 0), limit=0).empty
-    assert q.audit_count("pay", t(1, 0), t(3, 0)) == len(every) == 15 and q.audit_count("care", t(1, 0), t(1, 1)) == 0
+    assert (
+        q.audit_count("pay", t(1, 0), t(3, 0)) == len(every) == 15
+        and q.audit_count("care", t(1, 0), t(1, 1)) == 0
+    )
     with pytest.raises(ValueError, match="limit"):
         q.audit_rows("pay", t(1, 0), t(3, 0), limit=-1)
     with pytest.raises(ValueError, match="audit_batches"):
@@ -230,7 +318,19 @@ def test_batch_csv_quotes_like_the_csv_module():
     from queries.export import COLUMNS, batch_csv, csv_header, to_csv
 
     tricky = ["a,b", 'say "hi"', "line\nbreak", "cr\rhere", "=1,2", '"', "", None, "tab\tin", "ünï,cødé"]
-    rows = {c: tricky for _, c in COLUMNS if c not in ("start_time", "stop_time", "duration_ms", "redrive_count",
-                                                        "event_count", "history_complete", "sla_met")}
+    rows = {
+        c: tricky
+        for _, c in COLUMNS
+        if c
+        not in (
+            "start_time",
+            "stop_time",
+            "duration_ms",
+            "redrive_count",
+            "event_count",
+            "history_complete",
+            "sla_met",
+        )
+    }
     batch = pa.RecordBatch.from_pydict(rows)
     assert csv_header() + batch_csv(batch) == to_csv(pd.DataFrame(rows))

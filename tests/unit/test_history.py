@@ -25,8 +25,13 @@ from lake.tables import to_table
 T0 = datetime(2025, 3, 1, 23, 59, 58, tzinfo=UTC)  # runs past midnight: partition = start date
 SM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
 ARN = "arn:aws:states:us-east-1:123456789012:execution:orders:e1"
-SM = {"state_machine_arn": SM_ARN, "name": "orders", "domain": "payments", "account_id": "123456789012",
-      "region": "us-east-1"}
+SM = {
+    "state_machine_arn": SM_ARN,
+    "name": "orders",
+    "domain": "payments",
+    "account_id": "123456789012",
+    "region": "us-east-1",
+}
 COLLECTED = datetime(2025, 3, 3, tzinfo=UTC)
 SECRET_IN = '{"card": "4111-SECRET-IN"}'
 SECRET_OUT = '{"token": "SECRET-OUT-99"}'
@@ -48,35 +53,65 @@ class History:
 
     def __call__(self, type_: str, prev: int | None = None, **details) -> int:
         eid = len(self.events) + 1
-        ev = {"timestamp": T0 + timedelta(milliseconds=250 * eid), "type": type_, "id": eid,
-              "previousEventId": eid - 1 if prev is None else prev}
+        ev = {
+            "timestamp": T0 + timedelta(milliseconds=250 * eid),
+            "type": type_,
+            "id": eid,
+            "previousEventId": eid - 1 if prev is None else prev,
+        }
         if details:
             ev[_dkey(type_)] = details
         self.events.append(ev)
         return eid
 
     def start(self) -> int:
-        return self("ExecutionStarted", 0, input=SECRET_IN, inputDetails={"truncated": False},
-                    roleArn="arn:aws:iam::123456789012:role/sfn")
+        return self(
+            "ExecutionStarted",
+            0,
+            input=SECRET_IN,
+            inputDetails={"truncated": False},
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )
 
     def enter(self, state_type: str, name: str, prev: int | None = None) -> int:
-        return self(f"{state_type}StateEntered", prev, name=name, input=SECRET_IN, inputDetails={"truncated": False})
+        return self(
+            f"{state_type}StateEntered", prev, name=name, input=SECRET_IN, inputDetails={"truncated": False}
+        )
 
     def exit(self, state_type: str, name: str, prev: int | None = None) -> int:
-        return self(f"{state_type}StateExited", prev, name=name, output=SECRET_OUT, outputDetails={"truncated": False})
+        return self(
+            f"{state_type}StateExited", prev, name=name, output=SECRET_OUT, outputDetails={"truncated": False}
+        )
 
     def lambda_task(self, name: str, prev: int | None = None, fail: list[str] | None = None) -> int:
         """A Task on lambda:invoke; each entry of `fail` is one failed attempt (its error), then success."""
         self.enter("Task", name, prev)
-        for err in (fail or []):
-            self("TaskScheduled", resourceType="lambda", resource="invoke", region="us-east-1",
-                 parameters=SECRET_IN, timeoutInSeconds=60)
+        for err in fail or []:
+            self(
+                "TaskScheduled",
+                resourceType="lambda",
+                resource="invoke",
+                region="us-east-1",
+                parameters=SECRET_IN,
+                timeoutInSeconds=60,
+            )
             self("TaskStarted", resourceType="lambda", resource="invoke")
             self("TaskFailed", resourceType="lambda", resource="invoke", error=err, cause=f"{err} cause")
-        self("TaskScheduled", resourceType="lambda", resource="invoke", region="us-east-1", parameters=SECRET_IN)
+        self(
+            "TaskScheduled",
+            resourceType="lambda",
+            resource="invoke",
+            region="us-east-1",
+            parameters=SECRET_IN,
+        )
         self("TaskStarted", resourceType="lambda", resource="invoke")
-        self("TaskSucceeded", resourceType="lambda", resource="invoke", output=SECRET_OUT,
-             outputDetails={"truncated": False})
+        self(
+            "TaskSucceeded",
+            resourceType="lambda",
+            resource="invoke",
+            output=SECRET_OUT,
+            outputDetails={"truncated": False},
+        )
         return self.exit("Task", name)
 
     def at(self, eid: int) -> datetime:
@@ -85,9 +120,18 @@ class History:
 
 def describe(h: History, status: str, **extra) -> dict:
     """A DescribeExecution response for the history."""
-    d = {"executionArn": ARN, "stateMachineArn": SM_ARN, "name": "e1", "status": status, "startDate": T0,
-         "input": SECRET_IN, "inputDetails": {"included": True}, "redriveCount": 0,
-         "redriveStatus": "NOT_REDRIVABLE", "traceHeader": "Root=1-67a1b2c3-0123456789abcdef01234567;Sampled=1"}
+    d = {
+        "executionArn": ARN,
+        "stateMachineArn": SM_ARN,
+        "name": "e1",
+        "status": status,
+        "startDate": T0,
+        "input": SECRET_IN,
+        "inputDetails": {"included": True},
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE",
+        "traceHeader": "Root=1-67a1b2c3-0123456789abcdef01234567;Sampled=1",
+    }
     if status != "RUNNING" and h.events:
         d["stopDate"] = h.events[-1]["timestamp"]
     if status == "SUCCEEDED":
@@ -214,7 +258,13 @@ def test_catch_moves_to_the_catch_target():
     h.enter("Task", "Charge", 0)
     h("TaskScheduled", resourceType="lambda", resource="invoke", region="us-east-1", parameters="{}")
     h("TaskStarted", resourceType="lambda", resource="invoke")
-    h("TaskFailed", resourceType="lambda", resource="invoke", error="Card.Declined", cause="insufficient funds")
+    h(
+        "TaskFailed",
+        resourceType="lambda",
+        resource="invoke",
+        error="Card.Declined",
+        cause="insufficient funds",
+    )
     x = h.exit("Task", "Charge")
     y = h.exit("Pass", "Refund", h.enter("Pass", "Refund", x))
     h("ExecutionSucceeded", y)
@@ -230,8 +280,14 @@ def test_task_timeout():
     h = History()
     h.start()
     h.enter("Task", "Review", 0)
-    h("TaskScheduled", resourceType="lambda", resource="invoke.waitForTaskToken", region="us-east-1",
-      parameters="{}", timeoutInSeconds=1)
+    h(
+        "TaskScheduled",
+        resourceType="lambda",
+        resource="invoke.waitForTaskToken",
+        region="us-east-1",
+        parameters="{}",
+        timeoutInSeconds=1,
+    )
     h("TaskStarted", resourceType="lambda", resource="invoke.waitForTaskToken")
     h("TaskSubmitted", resourceType="lambda", resource="invoke.waitForTaskToken", output="{}")
     t = h("TaskTimedOut", resourceType="lambda", resource="invoke.waitForTaskToken", error="States.Timeout")
@@ -261,8 +317,13 @@ def test_aborted_execution():
     h = History()
     h.start()
     h.enter("Task", "Ship", 0)
-    h("ActivityScheduled", resource="arn:aws:states:us-east-1:123456789012:activity:ship", input="{}",
-      inputDetails={"truncated": False}, timeoutInSeconds=300)
+    h(
+        "ActivityScheduled",
+        resource="arn:aws:states:us-east-1:123456789012:activity:ship",
+        input="{}",
+        inputDetails={"truncated": False},
+        timeoutInSeconds=300,
+    )
     h("ActivityStarted", workerName="worker-1")
     h("ExecutionAborted", error="Operator", cause="stopped by on-call")
     n = norm(list_item(h, "ABORTED", stopDate=h.events[-1]["timestamp"]), h)
@@ -309,7 +370,13 @@ def test_map_with_three_concurrent_iterations():
 
     inner = [r for r in n.state_runs if r["parent_state"] == "Items"]
     assert sorted((r["state_name"], r["iteration"]) for r in inner) == [
-        ("Price", 0), ("Price", 1), ("Price", 2), ("Tax", 0), ("Tax", 1), ("Tax", 2)]
+        ("Price", 0),
+        ("Price", 1),
+        ("Price", 2),
+        ("Tax", 0),
+        ("Tax", 1),
+        ("Tax", 2),
+    ]
     assert all(r["status"] == "SUCCEEDED" for r in inner)
     for i in range(3):  # next_state stays inside the iteration
         price = next(r for r in inner if r["state_name"] == "Price" and r["iteration"] == i)
@@ -339,11 +406,30 @@ def _parallel_history(h: History) -> dict[str, int]:
     return {"r2x": r2x, "lsu": lsu, "lst": lst}
 
 
-PARALLEL_ASL = {"StartAt": "Split", "States": {"Split": {"Type": "Parallel", "End": True, "Branches": [
-    {"StartAt": "Left", "States": {"Left": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                                            "End": True}}},
-    {"StartAt": "Right", "States": {"Right": {"Type": "Pass", "Next": "Right2"},
-                                    "Right2": {"Type": "Pass", "End": True}}}]}}}
+PARALLEL_ASL = {
+    "StartAt": "Split",
+    "States": {
+        "Split": {
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                {
+                    "StartAt": "Left",
+                    "States": {
+                        "Left": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}
+                    },
+                },
+                {
+                    "StartAt": "Right",
+                    "States": {
+                        "Right": {"Type": "Pass", "Next": "Right2"},
+                        "Right2": {"Type": "Pass", "End": True},
+                    },
+                },
+            ],
+        }
+    },
+}
 
 
 def test_parallel_with_interleaved_branches():
@@ -353,18 +439,29 @@ def test_parallel_with_interleaved_branches():
     runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN)
     by = {r["state_name"]: r for r in runs}
     assert {k: (v["parent_state"], v["status"]) for k, v in by.items()} == {
-        "Split": (None, "SUCCEEDED"), "Right": ("Split", "SUCCEEDED"), "Right2": ("Split", "SUCCEEDED"),
-        "Left": ("Split", "SUCCEEDED")}
+        "Split": (None, "SUCCEEDED"),
+        "Right": ("Split", "SUCCEEDED"),
+        "Right2": ("Split", "SUCCEEDED"),
+        "Left": ("Split", "SUCCEEDED"),
+    }
     # without the definition: branches numbered in order of appearance
     assert (by["Right"]["iteration"], by["Right2"]["iteration"], by["Left"]["iteration"]) == (0, 0, 1)
     assert by["Right"]["next_state"] == "Right2" and by["Left"]["resource"] == "lambda:invoke"
     # with it: definition order, whether passed as a dict or as the state machine's JSON text
     for definition in (PARALLEL_ASL, json.dumps(PARALLEL_ASL)):
-        by = {r["state_name"]: r for r in state_runs_from_events(
-            h.events, execution_arn=ARN, state_machine_arn=SM_ARN, definition=definition)}
+        by = {
+            r["state_name"]: r
+            for r in state_runs_from_events(
+                h.events, execution_arn=ARN, state_machine_arn=SM_ARN, definition=definition
+            )
+        }
         assert (by["Right"]["iteration"], by["Right2"]["iteration"], by["Left"]["iteration"]) == (1, 1, 0)
-    n = normalize_execution(describe(h, "SUCCEEDED"), h.events, state_machine={**SM, "definition":
-                            json.dumps(PARALLEL_ASL)}, collected_at=COLLECTED)
+    n = normalize_execution(
+        describe(h, "SUCCEEDED"),
+        h.events,
+        state_machine={**SM, "definition": json.dumps(PARALLEL_ASL)},
+        collected_at=COLLECTED,
+    )
     assert {r["state_name"]: r["iteration"] for r in n.state_runs}["Left"] == 0
 
 
@@ -395,9 +492,14 @@ def test_map_inside_parallel():
     runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN)
     got = sorted((r["state_name"], r["parent_state"], r["iteration"], r["status"]) for r in runs)
     assert got == [
-        ("A", "P", 1, "SUCCEEDED"), ("A2", "P", 1, "SUCCEEDED"), ("M", "P", 0, "SUCCEEDED"),
-        ("P", None, None, "SUCCEEDED"), ("X", "M", 0, "SUCCEEDED"), ("X", "M", 1, "SUCCEEDED"),
-        ("Z", None, None, "SUCCEEDED")]
+        ("A", "P", 1, "SUCCEEDED"),
+        ("A2", "P", 1, "SUCCEEDED"),
+        ("M", "P", 0, "SUCCEEDED"),
+        ("P", None, None, "SUCCEEDED"),
+        ("X", "M", 0, "SUCCEEDED"),
+        ("X", "M", 1, "SUCCEEDED"),
+        ("Z", None, None, "SUCCEEDED"),
+    ]
     by = {r["state_name"]: r for r in runs}
     assert by["P"]["next_state"] == "Z" and by["A"]["next_state"] == "A2" and by["M"]["exited_event_id"] == mx
 
@@ -419,7 +521,10 @@ def test_map_sequential_iterations_chain_through_the_previous_iteration():
     h("ExecutionSucceeded", mx)
     runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN)
     assert [(r["state_name"], r["parent_state"], r["iteration"]) for r in runs] == [
-        ("M", None, None), ("X", "M", 0), ("X", "M", 1)]
+        ("M", None, None),
+        ("X", "M", 0),
+        ("X", "M", 1),
+    ]
     assert runs[0]["exited_event_id"] == mx and runs[0]["status"] == "SUCCEEDED"
 
 
@@ -449,16 +554,29 @@ def test_fail_inside_map_uncaught_and_caught():
     mx = h.exit("Map", "M", h("MapStateFailed", f[1]))
     hx = h.exit("Pass", "Handle", h.enter("Pass", "Handle", mx))
     h("ExecutionSucceeded", hx)
-    asl = {"StartAt": "M", "States": {"M": {"Type": "Map", "Next": "Handle", "ItemProcessor": {
-        "StartAt": "Bad", "States": {"Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "bad item"}}}},
-        "Handle": {"Type": "Pass", "End": True}}}
+    asl = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "Next": "Handle",
+                "ItemProcessor": {
+                    "StartAt": "Bad",
+                    "States": {"Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "bad item"}},
+                },
+            },
+            "Handle": {"Type": "Pass", "End": True},
+        },
+    }
     runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN, definition=asl)
     m = runs[0]
     assert (m["status"], m["next_state"], m["exited_event_id"]) == ("CAUGHT", "Handle", mx)
     assert m["error"] == "Item.Bad"  # MapStateFailed has no details: the failing child's error
     bad = [r for r in runs if r["state_name"] == "Bad"]
     assert [(r["status"], r["error"], r["iteration"]) for r in bad] == [
-        ("FAILED", "Item.Bad", 0), ("FAILED", "Item.Bad", 1)]
+        ("FAILED", "Item.Bad", 0),
+        ("FAILED", "Item.Bad", 1),
+    ]
 
 
 def test_parallel_branch_failure_aborts_the_sibling():
@@ -494,7 +612,9 @@ def test_redriven_execution_keeps_the_failed_visit():
     n = norm(list_item(h, "SUCCEEDED", stopDate=h.events[-1]["timestamp"], redriveDate=h.at(red)), h)
     ships = [r for r in n.state_runs if r["state_name"] == "Ship"]
     assert [(r["entered_event_id"], r["status"], r["error"]) for r in ships] == [
-        (t, "FAILED", "Carrier.Down"), (t2, "SUCCEEDED", None)]
+        (t, "FAILED", "Carrier.Down"),
+        (t2, "SUCCEEDED", None),
+    ]
     assert ships[1]["parent_state"] is None
     e = n.execution
     assert e["redrive_count"] == 1 and e["redrive_date"] == h.at(red)  # count from the history
@@ -556,8 +676,12 @@ def test_payloads_stripped_by_default_and_kept_on_opt_in():
 def test_input_hash_from_history_or_unknown():
     h = History()
     h.start()
-    h("ExecutionSucceeded", h.exit("Pass", "P", h.enter("Pass", "P", 0)), output=SECRET_OUT,
-      outputDetails={"truncated": False})
+    h(
+        "ExecutionSucceeded",
+        h.exit("Pass", "P", h.enter("Pass", "P", 0)),
+        output=SECRET_OUT,
+        outputDetails={"truncated": False},
+    )
     # ListExecutions item: the history (fetched with data) supplies input and output
     e = norm(list_item(h, "SUCCEEDED"), h).execution
     assert e["input_sha256"] == hashlib.sha256(SECRET_IN.encode()).hexdigest()
@@ -626,7 +750,11 @@ def test_every_history_event_type_is_handled_and_mapped_to_its_details_key():
 def _fill(shape) -> object:
     """A value for a details member: payload text where the model marks it sensitive."""
     if shape.type_name == "string":
-        return "SECRET-PAYLOAD" if shape.serialization.get("sensitive") or shape.metadata.get("sensitive") else "x"
+        return (
+            "SECRET-PAYLOAD"
+            if shape.serialization.get("sensitive") or shape.metadata.get("sensitive")
+            else "x"
+        )
     if shape.type_name == "map":
         return {"v": "SECRET-PAYLOAD"}  # assignedVariables: variable values
     return {} if shape.type_name == "structure" else 1
@@ -651,7 +779,8 @@ def test_every_event_type_flows_through_without_warnings(caplog):
     assert len(rows) == len(h.events) and runs
     for r in rows:
         assert "SECRET-PAYLOAD" not in (r["details_json"] or "").replace(
-            '"error":"SECRET-PAYLOAD"', "").replace('"cause":"SECRET-PAYLOAD"', ""), r["type"]
+            '"error":"SECRET-PAYLOAD"', ""
+        ).replace('"cause":"SECRET-PAYLOAD"', ""), r["type"]
     # payload members named in the brief are all stripped; error/cause and truncation flags kept
     stripped = set().union(*history.stripped_members().values())
     assert {"input", "output", "parameters", "assignedVariables"} <= stripped
@@ -660,8 +789,12 @@ def test_every_event_type_flows_through_without_warnings(caplog):
 
 def test_expired_history_still_gives_the_execution_row():
     h = History()
-    n = norm(describe(h, "FAILED", stopDate=T0 + timedelta(seconds=5), error="E", cause="C"), h,
-             history_complete=False, history_error="ExecutionDoesNotExist: history expired")
+    n = norm(
+        describe(h, "FAILED", stopDate=T0 + timedelta(seconds=5), error="E", cause="C"),
+        h,
+        history_complete=False,
+        history_error="ExecutionDoesNotExist: history expired",
+    )
     e = n.execution
     assert (e["status"], e["error"], e["duration_ms"], e["event_count"]) == ("FAILED", "E", 5000, 0)
     assert e["history_complete"] is False and e["history_error"].startswith("ExecutionDoesNotExist")
@@ -695,7 +828,9 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="lacks startDate"):
         norm(list_item(h, "SUCCEEDED", startDate=None), h)
     with pytest.raises(ValueError, match="state_machine lacks domain"):
-        normalize_execution(describe(h, "SUCCEEDED"), h.events, state_machine={"name": "x"}, collected_at=COLLECTED)
+        normalize_execution(
+            describe(h, "SUCCEEDED"), h.events, state_machine={"name": "x"}, collected_at=COLLECTED
+        )
     bad = [dict(ev) for ev in h.events]
     del bad[1]["type"]
     with pytest.raises(ValueError, match=r"event #1 \(id=2\) lacks type"):
@@ -724,6 +859,11 @@ def test_parallel_retry_restarts_the_branches():
     h("ExecutionSucceeded", px)
     runs = state_runs_from_events(h.events, execution_arn=ARN, state_machine_arn=SM_ARN)
     got = [(r["state_name"], r["iteration"], r["status"], r["error"]) for r in runs]
-    assert got == [("P", None, "SUCCEEDED", "Boom"), ("A", 0, "ABORTED", None), ("B", 1, "FAILED", "Boom"),
-                   ("B", 0, "SUCCEEDED", None), ("A", 1, "SUCCEEDED", None)]
+    assert got == [
+        ("P", None, "SUCCEEDED", "Boom"),
+        ("A", 0, "ABORTED", None),
+        ("B", 1, "FAILED", "Boom"),
+        ("B", 0, "SUCCEEDED", None),
+        ("A", 1, "SUCCEEDED", None),
+    ]
     assert runs[0]["attempts"] == 2 and a < a2x

@@ -44,11 +44,21 @@ def test_newer_row_replaces_older_row_with_the_same_key(tmp_path):
 def test_replace_executions_drops_rows_of_a_refetched_history(tmp_path):
     lake = Lake(str(tmp_path))
     old = [
-        {"execution_arn": "a", "entered_event_id": i, "state_name": f"s{i}", "domain": "d", "date": "2026-03-01"}
+        {
+            "execution_arn": "a",
+            "entered_event_id": i,
+            "state_name": f"s{i}",
+            "domain": "d",
+            "date": "2026-03-01",
+        }
         for i in (2, 5, 9)
-    ] + [{"execution_arn": "b", "entered_event_id": 2, "state_name": "x", "domain": "d", "date": "2026-03-01"}]
+    ] + [
+        {"execution_arn": "b", "entered_event_id": 2, "state_name": "x", "domain": "d", "date": "2026-03-01"}
+    ]
     lake.write_partitioned("state_runs", old)
-    new = [{"execution_arn": "a", "entered_event_id": 2, "state_name": "s2", "domain": "d", "date": "2026-03-01"}]
+    new = [
+        {"execution_arn": "a", "entered_event_id": 2, "state_name": "s2", "domain": "d", "date": "2026-03-01"}
+    ]
     lake.write_partitioned("state_runs", new, replace_executions=True)
     keys = sorted((r["execution_arn"], r["entered_event_id"]) for r in lake.read("state_runs").to_pylist())
     assert keys == [("a", 2), ("b", 2)]
@@ -84,11 +94,14 @@ def test_write_checks_partition_arguments(tmp_path):
 
 
 def test_dedupe_keeps_the_last_row_per_key():
-    t = to_table("events", [
-        {"execution_arn": "a", "event_id": 1, "type": "old"},
-        {"execution_arn": "a", "event_id": 2, "type": "x"},
-        {"execution_arn": "a", "event_id": 1, "type": "new"},
-    ])
+    t = to_table(
+        "events",
+        [
+            {"execution_arn": "a", "event_id": 1, "type": "old"},
+            {"execution_arn": "a", "event_id": 2, "type": "x"},
+            {"execution_arn": "a", "event_id": 1, "type": "new"},
+        ],
+    )
     out = dedupe_last(t, ("execution_arn", "event_id")).to_pylist()
     assert sorted((r["event_id"], r["type"]) for r in out) == [(1, "new"), (2, "x")]
 
@@ -99,7 +112,12 @@ def test_meta_round_trip_and_missing_tables_read_empty(tmp_path):
     assert lake.read("events").num_rows == 0
     lake.write_meta(source="demo", seed=3)
     lake.write_meta(generated_at="x")
-    assert lake.read_meta() == {"format_version": FORMAT_VERSION, "source": "demo", "seed": 3, "generated_at": "x"}
+    assert lake.read_meta() == {
+        "format_version": FORMAT_VERSION,
+        "source": "demo",
+        "seed": 3,
+        "generated_at": "x",
+    }
 
 
 def test_executions_files_carry_a_bloom_filter_on_the_execution_arn(tmp_path):
@@ -120,18 +138,35 @@ def test_executions_files_carry_a_bloom_filter_on_the_execution_arn(tmp_path):
 
 
 # -- sla_facts: derived from executions ----------------------------------------------------------
-def _ran(arn: str, status: str, duration_ms: int | None, machine: str = "sm:b", redrive_count: int = 0) -> dict:
-    return {**_exe(arn, status), "state_machine_arn": machine, "state_machine_name": machine.split(":")[-1],
-            "duration_ms": duration_ms, "redrive_count": redrive_count}
+def _ran(
+    arn: str, status: str, duration_ms: int | None, machine: str = "sm:b", redrive_count: int = 0
+) -> dict:
+    return {
+        **_exe(arn, status),
+        "state_machine_arn": machine,
+        "state_machine_name": machine.split(":")[-1],
+        "duration_ms": duration_ms,
+        "redrive_count": redrive_count,
+    }
 
 
 def test_every_executions_write_rewrites_its_sla_facts_finished_executions_sorted(tmp_path):
     lake = Lake(str(tmp_path))
-    lake.write_partitioned("executions", [_ran("a", "SUCCEEDED", 900), _ran("b", "RUNNING", None),
-                                          _ran("c", "FAILED", 300, "sm:a"), _ran("d", "SUCCEEDED", 100, redrive_count=1)])
+    lake.write_partitioned(
+        "executions",
+        [
+            _ran("a", "SUCCEEDED", 900),
+            _ran("b", "RUNNING", None),
+            _ran("c", "FAILED", 300, "sm:a"),
+            _ran("d", "SUCCEEDED", 100, redrive_count=1),
+        ],
+    )
     facts = lake.read("sla_facts", "payments", "2026-03-01").to_pylist()
     assert [(f["state_machine_arn"], f["duration_ms"], f["succeeded"], f["redriven"]) for f in facts] == [
-        ("sm:a", 300, False, False), ("sm:b", 100, True, True), ("sm:b", 900, True, False)]
+        ("sm:a", 300, False, False),
+        ("sm:b", 100, True, True),
+        ("sm:b", 900, True, False),
+    ]
     lake.write_partitioned("executions", [_ran("b", "TIMED_OUT", 5000)])  # the running one finished
     assert [f["duration_ms"] for f in lake.read("sla_facts").to_pylist()] == [300, 100, 900, 5000]
     with pytest.raises(ValueError, match="derived from executions"):
@@ -140,15 +175,25 @@ def test_every_executions_write_rewrites_its_sla_facts_finished_executions_sorte
 
 def test_every_executions_write_rewrites_its_failures_without_payloads(tmp_path):
     lake = Lake(str(tmp_path))
-    lake.write_partitioned("executions", [{**_ran("a", "FAILED", 900), "input": '{"card": "4111"}'},
-                                          _ran("b", "RUNNING", None), _ran("c", "SUCCEEDED", 300),
-                                          _ran("d", "ABORTED", 100)])
+    lake.write_partitioned(
+        "executions",
+        [
+            {**_ran("a", "FAILED", 900), "input": '{"card": "4111"}'},
+            _ran("b", "RUNNING", None),
+            _ran("c", "SUCCEEDED", 300),
+            _ran("d", "ABORTED", 100),
+        ],
+    )
     assert lake.read("executions").column("input").to_pylist()[0] == '{"card": "4111"}'
     failed = lake.read("failures", "payments", "2026-03-01")
     assert failed.schema == lake.read("executions").schema
     assert [(r["execution_arn"], r["status"], r["input"]) for r in failed.to_pylist()] == [
-        ("a", "FAILED", None), ("d", "ABORTED", None)]
-    lake.write_partitioned("executions", [_ran("b", "TIMED_OUT", 5000), _ran("a", "SUCCEEDED", 1000)])  # b ended, a redriven
+        ("a", "FAILED", None),
+        ("d", "ABORTED", None),
+    ]
+    lake.write_partitioned(
+        "executions", [_ran("b", "TIMED_OUT", 5000), _ran("a", "SUCCEEDED", 1000)]
+    )  # b ended, a redriven
     assert sorted(r["execution_arn"] for r in lake.read("failures").to_pylist()) == ["b", "d"]
     lake.write_partitioned("executions", [{**_exe("e", "SUCCEEDED"), "domain": "care"}])
     assert lake.read("failures", "care", "2026-03-01").num_rows == 0  # written anyway: the partition has them
@@ -158,9 +203,17 @@ def test_every_executions_write_rewrites_its_failures_without_payloads(tmp_path)
 
 def test_rebuild_derived_restores_them_byte_for_byte(tmp_path):
     lake = Lake(str(tmp_path))
-    lake.write_partitioned("executions", [_ran("a", "SUCCEEDED", 900), _ran("c", "ABORTED", 30, "sm:a"),
-                                          {**_ran("e", "FAILED", 70), "domain": "care", "date": "2026-03-02"}])
-    files = {p: p.read_bytes() for t in ("sla_facts", "failures") for p in sorted((tmp_path / t).rglob(PART_FILE))}
+    lake.write_partitioned(
+        "executions",
+        [
+            _ran("a", "SUCCEEDED", 900),
+            _ran("c", "ABORTED", 30, "sm:a"),
+            {**_ran("e", "FAILED", 70), "domain": "care", "date": "2026-03-02"},
+        ],
+    )
+    files = {
+        p: p.read_bytes() for t in ("sla_facts", "failures") for p in sorted((tmp_path / t).rglob(PART_FILE))
+    }
     assert len(files) == 4
     for p in files:
         p.unlink()
@@ -171,8 +224,17 @@ def test_rebuild_derived_restores_them_byte_for_byte(tmp_path):
 
 def test_partitions_lists_a_date_range(tmp_path):
     lake = Lake(str(tmp_path))
-    lake.write_partitioned("executions", [_exe("a", "SUCCEEDED", day="2026-03-01"), _exe("b", "FAILED", day="2026-03-03"),
-                                          _exe("c", "FAILED", domain="care", day="2026-03-02")])
-    assert lake.partitions("executions", "2026-03-02", "2026-03-03") == [("care", "2026-03-02"), ("payments", "2026-03-03")]
+    lake.write_partitioned(
+        "executions",
+        [
+            _exe("a", "SUCCEEDED", day="2026-03-01"),
+            _exe("b", "FAILED", day="2026-03-03"),
+            _exe("c", "FAILED", domain="care", day="2026-03-02"),
+        ],
+    )
+    assert lake.partitions("executions", "2026-03-02", "2026-03-03") == [
+        ("care", "2026-03-02"),
+        ("payments", "2026-03-03"),
+    ]
     assert lake.partitions("executions", last="2026-03-01") == [("payments", "2026-03-01")]
     assert lake.partitions("nothing_here") == []

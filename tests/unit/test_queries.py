@@ -13,7 +13,8 @@ from queries import sla_config
 
 START, END = t(1, 0), t(3, 0)  # 1 and 2 January 2025
 CFG = sla_config.parse(
-    "defaults: {success_objective: 90%, latency: {threshold_s: 5, objective: 50%}, min_executions: 5, window: 7d}")
+    "defaults: {success_objective: 90%, latency: {threshold_s: 5, objective: 50%}, min_executions: 5, window: 7d}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def test_lake_info_and_catalogue(q):
     assert info["first_start"] == t(31, 12, month=12, year=2024) and info["last_start"] == t(3, 9)
     assert q.domains().to_dict("records") == [
         {"domain": "care", "state_machines": 1, "executions": 6},
-        {"domain": "pay", "state_machines": 2, "executions": 14}]
+        {"domain": "pay", "state_machines": 2, "executions": 14},
+    ]
     assert list(q.state_machines("pay")["state_machine_arn"]) == [PAY_A, PAY_B]
 
 
@@ -40,7 +42,9 @@ def test_sla_report_by_domain(q):
     pay = rep.loc["pay"]
     # pay: 13 terminal (b4 is RUNNING), 10 succeeded, a2 only after a redrive.
     assert (pay.executions, pay.succeeded, pay.failed, pay.first_attempt_succeeded) == (13, 10, 3, 9)
-    assert pay.success_rate == pytest.approx(10 / 13) and pay.first_attempt_success_rate == pytest.approx(9 / 13)
+    assert pay.success_rate == pytest.approx(10 / 13) and pay.first_attempt_success_rate == pytest.approx(
+        9 / 13
+    )
     # durations 500,1000,1500,2000,2500,3000,4000,...,10000: exact interpolated percentiles
     assert (pay.p50_ms, pay.p95_ms, pay.p99_ms) == pytest.approx((4000, 9400, 9880))
     assert pay.within_threshold == 8 and pay.within_threshold_share == pytest.approx(8 / 13)
@@ -82,7 +86,10 @@ def test_sla_report_rolling_windows_and_empty_keys(q):
 def test_attainment_series_and_burndown(q):
     s = q.sla_attainment_series(CFG, START, END, domain="pay")
     assert list(s["executions"]) == [10, 3] and list(s["success_rate"]) == pytest.approx([0.8, 2 / 3])
-    assert list(s["within_threshold_share"]) == pytest.approx([0.5, 1.0]) and list(s["success_met"]) == [False, False]
+    assert list(s["within_threshold_share"]) == pytest.approx([0.5, 1.0]) and list(s["success_met"]) == [
+        False,
+        False,
+    ]
     b = q.budget_burndown(CFG, END, domain="pay")  # 7-day window: 27 Dec → 3 Jan
     assert len(b) == 7 and b["ts"].iloc[-1] == END
     assert list(b["failed"]) == [0, 0, 0, 0, 0, 2, 3]
@@ -96,7 +103,9 @@ def test_burn_rate_alerts(q):
     assert sorted(al["threshold"].unique()) == pytest.approx([1.0, 6.0, 14.4])
     dom = al[(al["domain"] == "pay") & al["state_machine_arn"].isna()].set_index("long_window")
     # 1 h: b1, b2, b3 (1 failed) → burn 1/3 / 0.1; 5 m: b3 alone → 10; 3 d: 13 with 3 failed
-    assert dom.loc["1h", "long_burn"] == pytest.approx(10 / 3) and dom.loc["1h", "short_burn"] == pytest.approx(10)
+    assert dom.loc["1h", "long_burn"] == pytest.approx(10 / 3) and dom.loc[
+        "1h", "short_burn"
+    ] == pytest.approx(10)
     assert dom.loc["3d", "long_burn"] == pytest.approx(3 / 13 / 0.1)
     assert list(dom["firing"]) == [False, False, True]  # only 3d/6h ≥ 1×
     a = al[al["state_machine_arn"] == PAY_A].set_index("long_window")
@@ -106,13 +115,22 @@ def test_burn_rate_alerts(q):
 def test_failure_heatmaps(q):
     mh = q.failures_by_machine_hour(START, END)
     assert {(r.state_machine_name, r.hour, r.failures) for r in mh.itertuples()} == {
-        ("care-a", 12, 1), ("pay-a", 10, 2), ("pay-b", 3, 1)}
+        ("care-a", 12, 1),
+        ("pay-a", 10, 2),
+        ("pay-b", 3, 1),
+    }
     sd = q.failures_by_state_day(START, END, domain="pay")
     assert [(str(r.day.date()), r.failed_state, r.failures) for r in sd.itertuples()] == [
-        ("2025-01-01", "Charge", 1), ("2025-01-01", "Wait", 1), ("2025-01-02", "Charge", 1)]
+        ("2025-01-01", "Charge", 1),
+        ("2025-01-01", "Wait", 1),
+        ("2025-01-02", "Charge", 1),
+    ]
     em = q.failures_by_error_machine(START, END, domain="pay")
     assert {(r.error, r.state_machine_name, r.failures) for r in em.itertuples()} == {
-        ("States.TaskFailed", "pay-a", 1), ("States.TaskFailed", "pay-b", 1), ("States.Timeout", "pay-a", 1)}
+        ("States.TaskFailed", "pay-a", 1),
+        ("States.TaskFailed", "pay-b", 1),
+        ("States.Timeout", "pay-a", 1),
+    }
 
 
 def test_error_groups(q):
@@ -143,7 +161,11 @@ def test_triage_list_and_execution_detail(q):
 
 def test_flow_statistics(q):
     st = q.flow_states(PAY_A, START, END).set_index("state_name")
-    assert (st.loc["Charge", "visits"], st.loc["Charge", "failures"], st.loc["Charge", "retries"]) == (3, 1, 3)
+    assert (st.loc["Charge", "visits"], st.loc["Charge", "failures"], st.loc["Charge", "retries"]) == (
+        3,
+        1,
+        3,
+    )
     assert st.loc["Validate", "p50_ms"] == 1000 and st.loc["Validate", "p95_ms"] == pytest.approx(2800)
     edges = {(r.from_state, r.to_state): r.count for r in q.flow_edges(PAY_A, START, END).itertuples()}
     assert edges == {("Validate", "Charge"): 3, ("Charge", "Done"): 2}
@@ -182,10 +204,14 @@ def test_bad_arguments(q):
 
 def test_burn_rate_domain_rows_use_the_domain_objective(q):
     # pay-a has its own 7-day window; the pay domain row keeps the 30-day one and names no machine.
-    cfg = sla_config.parse("defaults: {success_objective: 90%, window: 30d}\nstate_machines: {pay-a: {window: 7d}}")
+    cfg = sla_config.parse(
+        "defaults: {success_objective: 90%, window: 30d}\nstate_machines: {pay-a: {window: 7d}}"
+    )
     al = q.burn_rate_alerts(cfg, now=t(2, 3, 20))
     dom = al[(al["domain"] == "pay") & al["state_machine_arn"].isna()]
-    assert sorted(dom["threshold"]) == pytest.approx([1.0, 6.0, 14.4]) and dom["state_machine_name"].isna().all()
+    assert (
+        sorted(dom["threshold"]) == pytest.approx([1.0, 6.0, 14.4]) and dom["state_machine_name"].isna().all()
+    )
     a = al[al["state_machine_arn"] == PAY_A]
     assert sorted(a["threshold"]) == pytest.approx([0.1 * 7 / 3, 0.05 * 7 * 4, 0.02 * 7 * 24], abs=1e-6)
     assert set(a["state_machine_name"]) == {"pay-a"}
@@ -203,19 +229,30 @@ state_machines:
 """)
     rep = q.sla_report(cfg, START, END, by="state_machine").set_index("key")
     assert [(rep.loc[k, "executions"], rep.loc[k, "excluded"]) for k in (PAY_A, PAY_B, CARE_A)] == [
-        (8, 2), (3, 0), (3, 1)]
+        (8, 2),
+        (3, 0),
+        (3, 1),
+    ]
     assert list(q.sla_attainment_series(cfg, START, END, domain="pay")["executions"]) == [8, 3]
     assert list(q.budget_burndown(cfg, END, domain="care")["executions"])[-1] == 4  # c0, c1, c3, c4
     audit = q.audit_rows("pay", START, END, cfg)
-    assert [n for n, m in zip(audit["name"], audit["sla_met"], strict=True) if pd.isna(m)] == ["a1", "a2", "b4"]
+    assert [n for n, m in zip(audit["name"], audit["sla_met"], strict=True) if pd.isna(m)] == [
+        "a1",
+        "a2",
+        "b4",
+    ]
 
 
 def test_sla_report_keys_with_different_windows(q):
     # care's calendar month starts on 1 January (c0 on 31 December drops out); pay keeps 7 days.
-    cfg = sla_config.parse("defaults: {window: 7d, min_executions: 1}\ndomains: {care: {window: calendar_month}}")
+    cfg = sla_config.parse(
+        "defaults: {window: 7d, min_executions: 1}\ndomains: {care: {window: calendar_month}}"
+    )
     rep = q.sla_report(cfg, end=t(3, 0)).set_index("key")
     assert (rep.loc["care", "executions"], rep.loc["care", "failed"]) == (4, 1)
-    assert rep.loc["care", "period_start"] == t(1, 0) and rep.loc["pay", "period_start"] == t(27, 0, month=12, year=2024)
+    assert rep.loc["care", "period_start"] == t(1, 0) and rep.loc["pay", "period_start"] == t(
+        27, 0, month=12, year=2024
+    )
     assert rep.loc["pay", "executions"] == 13
 
 
@@ -234,7 +271,10 @@ state_machines:
     # 7 days back from 8 Jan 10:04 starts at 1 Jan 10:04: a5..a10; pay-b loses b1, b2 to the exclusion
     # (b4 is still running); care-a's month starts on 1 January: c1..c5.
     assert [(rep.loc[k, "executions"], rep.loc[k, "excluded"]) for k in (PAY_A, PAY_B, CARE_A)] == [
-        (6, 0), (1, 2), (5, 0)]
+        (6, 0),
+        (1, 2),
+        (5, 0),
+    ]
     assert rep.loc[PAY_A, "p50_ms"] == pytest.approx(7500) and rep.loc[CARE_A, "succeeded"] == 4
     assert rep.loc[PAY_A, "period_start"] == t(1, 10, 4)
 
@@ -243,13 +283,20 @@ def test_domain_counts_come_from_file_footers_with_the_domain_decoded(tmp_path):
     from lake.store import Lake
 
     lake = Lake(str(tmp_path))
-    lake.write_partitioned("executions", [
-        {"execution_arn": f"x{i}", "status": "SUCCEEDED", "start_time": t(1 + i % 2, 8), "domain": dom}
-        for i, dom in enumerate(["Customer Care/EU+x", "Customer Care/EU+x", "Customer Care/EU+x", "pay 100%"])],
-        date_column="start_time")
+    lake.write_partitioned(
+        "executions",
+        [
+            {"execution_arn": f"x{i}", "status": "SUCCEEDED", "start_time": t(1 + i % 2, 8), "domain": dom}
+            for i, dom in enumerate(
+                ["Customer Care/EU+x", "Customer Care/EU+x", "Customer Care/EU+x", "pay 100%"]
+            )
+        ],
+        date_column="start_time",
+    )
     q = queries.connect(str(tmp_path))
     assert q.domains().to_dict("records") == [
         {"domain": "Customer Care/EU+x", "state_machines": 0, "executions": 3},
-        {"domain": "pay 100%", "state_machines": 0, "executions": 1}]
+        {"domain": "pay 100%", "state_machines": 0, "executions": 1},
+    ]
     assert q.lake_info()["executions"] == 4 and q.lake_info()["domains"] == 2
     q.close()

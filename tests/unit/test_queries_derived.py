@@ -95,10 +95,17 @@ def test_the_series_counts_what_the_executions_table_holds(lakes):
     start = datetime(2026, 3, 10, 6, tzinfo=UTC)
     s = q.sla_attainment_series(CONFIG, start, END, grain="day", domain="payments").set_index("bucket")
     ex = Lake(lakes["full"]).read("executions", "payments").to_pandas()
-    ex = ex[ex.status.isin(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= start)
-            & (ex.start_time < END)]
-    ex = ex[~((ex.start_time >= datetime(2026, 3, 12, 22, tzinfo=UTC))
-              & (ex.start_time < datetime(2026, 3, 13, 2, 30, tzinfo=UTC)))]
+    ex = ex[
+        ex.status.isin(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
+        & (ex.start_time >= start)
+        & (ex.start_time < END)
+    ]
+    ex = ex[
+        ~(
+            (ex.start_time >= datetime(2026, 3, 12, 22, tzinfo=UTC))
+            & (ex.start_time < datetime(2026, 3, 13, 2, 30, tzinfo=UTC))
+        )
+    ]
     by_day = ex.groupby(ex.start_time.dt.floor("D"))
     assert list(s.index) == list(by_day.size().index)
     assert list(s["executions"]) == list(by_day.size())
@@ -112,7 +119,9 @@ def test_the_failure_heatmap_counts_what_the_executions_table_holds(lakes):
     start = END - timedelta(days=10)
     cells = q.failures_by_machine_hour(start, END)
     ex = Lake(lakes["full"]).read("executions").to_pandas()
-    ex = ex[ex.status.isin(["FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= start) & (ex.start_time < END)]
+    ex = ex[
+        ex.status.isin(["FAILED", "TIMED_OUT", "ABORTED"]) & (ex.start_time >= start) & (ex.start_time < END)
+    ]
     want = ex.groupby([ex.state_machine_arn, ex.start_time.dt.hour]).size()
     got = cells.set_index(["state_machine_arn", "hour"])["failures"]
     assert dict(got) == {k: int(v) for k, v in want.items()}
@@ -143,8 +152,11 @@ def test_a_lake_missing_derived_partitions_is_refused_then_mended(lakes, variant
     path = tmp_path / variant
     shutil.copytree(lakes[variant], path)
     q = queries.connect(str(path))
-    for ask in (lambda: q.sla_report(CONFIG, end=END), lambda: q.triage_list(END - timedelta(days=30), END),
-                lambda: q.sla_attainment_series(CONFIG, END - timedelta(days=30), END)):
+    for ask in (
+        lambda: q.sla_report(CONFIG, end=END),
+        lambda: q.triage_list(END - timedelta(days=30), END),
+        lambda: q.sla_attainment_series(CONFIG, END - timedelta(days=30), END),
+    ):
         with pytest.raises(LakeFormatError, match=r"have no (sla_facts|failures).*stepscope rebuild-derived"):
             ask()
     q.close()
@@ -170,8 +182,13 @@ def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(l
     old = tmp_path / "old"
     shutil.copytree(lakes["none"], old)
     cursors = Lake(str(old)).read("cursors").to_pandas()
-    state = cursors.rename(columns={"key": "state_machine_arn", "open_items": "open_executions",
-                                    "incomplete_items": "incomplete_histories"}).drop(columns=["source"])
+    state = cursors.rename(
+        columns={
+            "key": "state_machine_arn",
+            "open_items": "open_executions",
+            "incomplete_items": "incomplete_histories",
+        }
+    ).drop(columns=["source"])
     shutil.rmtree(old / "cursors")
     (old / "collection_state").mkdir()
     state.to_parquet(old / "collection_state" / "part-0.parquet")
@@ -183,8 +200,9 @@ def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(l
     assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0  # the earlier name still works
     assert Lake(str(old)).format_version() == 2 and not (old / "collection_state").exists()
     moved = Lake(str(old)).read("cursors").to_pandas()
-    pd.testing.assert_frame_equal(moved.sort_values("key", ignore_index=True),
-                                  cursors.sort_values("key", ignore_index=True))
+    pd.testing.assert_frame_equal(
+        moved.sort_values("key", ignore_index=True), cursors.sort_values("key", ignore_index=True)
+    )
     assert len(moved) == 14 and (moved["source"] == "histories").all()
     full, upgraded = _answers(lakes["full"]), _answers(str(old))
     for question, df in full.items():

@@ -10,8 +10,7 @@ from queries.signature import cause_pattern, signature
 
 CAUSES = [
     ("Order 123 failed at 2025-01-01T10:08:00Z", "Order <n> failed at <ts>"),
-    ("Lambda arn:aws:lambda:us-east-1:111122223333:function:charge:3 timed out",
-     "Lambda <arn> timed out"),
+    ("Lambda arn:aws:lambda:us-east-1:111122223333:function:charge:3 timed out", "Lambda <arn> timed out"),
     ("request 1b4e28ba-2fa1-11d2-883f-0016d3cca427 rejected", "request <uuid> rejected"),
     ("trace 5f84c7a1b2 in  segment\n 42", "trace <hex> in segment <n>"),
     ("took 12.5 s (limit 10)", "took <n> s (limit <n>)"),
@@ -37,6 +36,7 @@ def test_sql_macros_match_python():
     con.execute(load_sql("base"))
     for cause, _ in CAUSES + [("x" * 400, "")]:
         sql_pattern, sql_sig = con.execute(
-            "SELECT cause_pattern($c), error_signature('E', 'S', cause_pattern($c))", {"c": cause}).fetchone()
+            "SELECT cause_pattern($c), error_signature('E', 'S', cause_pattern($c))", {"c": cause}
+        ).fetchone()
         assert sql_pattern == cause_pattern(cause)
         assert sql_sig == signature("E", "S", cause)

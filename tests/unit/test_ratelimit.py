@@ -97,7 +97,9 @@ def test_published_quotas_and_small_regions():
 
 def test_buckets_are_keyed_by_service_too():
     """CloudWatch's ListTagsForResource does not drain the Step Functions one's bucket."""
-    quotas = Quotas({("stepfunctions", "ListTagsForResource"): (2, 1), ("cloudwatch", "ListTagsForResource"): (2, 1)})
+    quotas = Quotas(
+        {("stepfunctions", "ListTagsForResource"): (2, 1), ("cloudwatch", "ListTagsForResource"): (2, 1)}
+    )
     slept: list[float] = []
     lim = RateLimiter(1.0, quotas=quotas, clock=FakeClock(), sleep=slept.append)
     for _ in range(2):
@@ -128,8 +130,9 @@ def test_limiter_keeps_one_bucket_per_account_region_api_with_margin():
 
 def test_attach_counts_calls_per_operation():
     lim = RateLimiter(clock=FakeClock(), sleep=lambda s: None)
-    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="y")
+    client = boto3.client(
+        "stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
     lim.attach(client, "123456789012", "us-east-1")
     with Stubber(client) as stub:
         stub.add_response("list_state_machines", {"stateMachines": []})

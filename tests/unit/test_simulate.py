@@ -64,7 +64,9 @@ def test_the_platform_patterns_are_all_there() -> None:
     assert any(r.endswith(".waitForTaskToken") for r in resources)
     assert any(".sync" in r for r in resources)
     human = [st for st, _ in states if (st.resource or "").endswith(".waitForTaskToken")]
-    assert all(st.raw.get("HeartbeatSeconds") and st.raw.get("TimeoutSeconds") and st.has_catch for st in human)
+    assert all(
+        st.raw.get("HeartbeatSeconds") and st.raw.get("TimeoutSeconds") and st.has_catch for st in human
+    )
     assert {st.map_mode for st, _ in states if st.type == "Map"} == {"INLINE", "DISTRIBUTED"}
     assert any(st.type == "Parallel" for st, _ in states)
     assert any(st.has_retry and st.has_catch for st, _ in states)
@@ -90,7 +92,8 @@ def test_another_seed_builds_another_lake(lake_dir: str, tmp_path) -> None:
     other = str(tmp_path / "other")
     build_demo(other, **{**ARGS, "seed": 12, "executions": 300, "days": 3})
     assert not set(_table(other, "executions").column("execution_arn").to_pylist()) & set(
-        _table(lake_dir, "executions").column("execution_arn").to_pylist())
+        _table(lake_dir, "executions").column("execution_arn").to_pylist()
+    )
 
 
 def test_meta_says_demo_and_a_real_lake_is_never_overwritten(lake_dir: str, tmp_path) -> None:
@@ -111,17 +114,21 @@ def _lake_rows(lake_dir: str, table: str, arn: str, domain: str, date: str) -> l
 
 
 def _strip(rows: list[dict]) -> list[dict]:
-    return sorted(({k: v for k, v in r.items() if k not in ("domain", "date")} for r in rows),
-                  key=lambda r: (r.get("entered_event_id") or 0, r.get("event_id") or 0))
+    return sorted(
+        ({k: v for k, v in r.items() if k not in ("domain", "date")} for r in rows),
+        key=lambda r: (r.get("entered_event_id") or 0, r.get("event_id") or 0),
+    )
 
 
 def test_lake_rows_equal_what_the_collector_makes_of_the_same_boto3_records(lake_dir: str) -> None:
     """Sampled executions: stubbed boto3 responses → fetch_execution → normalize == rows in the lake."""
-    plan = make_plan(lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END,
-                     events="all")
+    plan = make_plan(
+        lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END, events="all"
+    )
     world = World(plan)
-    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
+    client = boto3.client(
+        "stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     checked, statuses, machines = 0, set(), set()
     for day_ms in _days(plan.start_ms, plan.end_ms)[-4:]:  # the last days hold RUNNING ones too
         day = world.draw_day(day_ms)
@@ -133,8 +140,12 @@ def test_lake_rows_equal_what_the_collector_makes_of_the_same_boto3_records(lake
             with stub:
                 fetched = sf.fetch_execution(client, records.list_executions_item(desc))
             stub.assert_no_pending_responses()
-            norm = normalize_execution(fetched.execution, fetched.events, state_machine=sm,
-                                       collected_at=records.ms_to_dt(plan.end_ms))
+            norm = normalize_execution(
+                fetched.execution,
+                fetched.events,
+                state_machine=sm,
+                collected_at=records.ms_to_dt(plan.end_ms),
+            )
             ex = norm.execution
             where = (ex["execution_arn"], ex["domain"], ex["date"])
             assert _strip(_lake_rows(lake_dir, "executions", *where)) == _strip([ex])
@@ -148,10 +159,12 @@ def test_lake_rows_equal_what_the_collector_makes_of_the_same_boto3_records(lake
 
 
 def test_state_machine_and_list_records_have_boto3_shapes(lake_dir: str) -> None:
-    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    plan = make_plan(lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END,
-                     events="all")
+    client = boto3.client(
+        "stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    plan = make_plan(
+        lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END, events="all"
+    )
     world = World(plan)
     day = world.draw_day(_days(plan.start_ms, plan.end_ms)[-2])
     items = [records.list_executions_item(world.raw(day, i)[0]) for i in range(5)]
@@ -165,18 +178,32 @@ def test_state_machine_and_list_records_have_boto3_shapes(lake_dir: str) -> None
         for s in world.specs:
             desc = sf.describe_state_machine(client, s.arn())
             tags = {t["key"]: t["value"] for t in client.list_tags_for_resource(resourceArn=s.arn())["tags"]}
-            row = sf.state_machine_row(desc, sf.Machine(s.arn(), tags), "domain", records.ACCOUNT_ID, s.region,
-                                       lake_sm[s.arn()]["collected_at"])
-            assert {k: v for k, v in row.items() if k != "creation_date"} == \
-                {k: v for k, v in lake_sm[s.arn()].items() if k != "creation_date"}
+            row = sf.state_machine_row(
+                desc,
+                sf.Machine(s.arn(), tags),
+                "domain",
+                records.ACCOUNT_ID,
+                s.region,
+                lake_sm[s.arn()]["collected_at"],
+            )
+            assert {k: v for k, v in row.items() if k != "creation_date"} == {
+                k: v for k, v in lake_sm[s.arn()].items() if k != "creation_date"
+            }
         assert client.list_executions(stateMachineArn=world.specs[0].arn())["executions"] == items
 
 
 def test_every_event_type_in_the_lake_is_a_real_history_event_type(lake_dir: str) -> None:
     types = {r[0] for r in _sql(lake_dir, "SELECT DISTINCT type FROM events")}
     assert types <= set(history_event_types())
-    assert {"TaskFailed", "MapIterationStarted", "ParallelStateStarted", "MapRunStarted", "ExecutionRedriven",
-            "TaskTimedOut", "ExecutionAborted"} <= types
+    assert {
+        "TaskFailed",
+        "MapIterationStarted",
+        "ParallelStateStarted",
+        "MapRunStarted",
+        "ExecutionRedriven",
+        "TaskTimedOut",
+        "ExecutionAborted",
+    } <= types
 
 
 # -- ground truth --------------------------------------------------------------------------------
@@ -185,46 +212,73 @@ def test_the_outage_failures_are_in_the_lake_inside_its_window(lake_dir: str, tr
     start, end = datetime.fromisoformat(outage["start"]), datetime.fromisoformat(outage["end"])
     assert end - start == (end - start).__class__(hours=2)
     for m in outage["machines"]:
-        inside = _sql(lake_dir, """
+        inside = _sql(
+            lake_dir,
+            """
             SELECT count(DISTINCT e.execution_arn),
                    count(DISTINCT CASE WHEN r.state_name = $state AND r.error = $error THEN e.execution_arn END),
                    count(DISTINCT CASE WHEN e.status NOT IN ('SUCCEEDED', 'RUNNING') THEN e.execution_arn END)
             FROM executions e LEFT JOIN state_runs r USING (execution_arn)
             WHERE e.state_machine_arn = $arn AND e.start_time >= $start AND e.start_time < $end""",
-                      state=outage["state"], error=outage["error"], arn=m["state_machine_arn"], start=start, end=end)[0]
-        assert inside == (m["executions_started_in_window"], m["executions_with_state_failed"],
-                          m["executions_not_succeeded"])
+            state=outage["state"],
+            error=outage["error"],
+            arn=m["state_machine_arn"],
+            start=start,
+            end=end,
+        )[0]
+        assert inside == (
+            m["executions_started_in_window"],
+            m["executions_with_state_failed"],
+            m["executions_not_succeeded"],
+        )
     rag = outage["machines"][0]
     assert rag["executions_started_in_window"] > 0
     assert rag["executions_with_state_failed"] / rag["executions_started_in_window"] > 0.5
-    outside = _sql(lake_dir, """
+    outside = _sql(
+        lake_dir,
+        """
         SELECT count(*) FILTER (WHERE state_name = $state AND error = $error) / count(*)
         FROM state_runs WHERE state_machine_arn = $arn AND state_name = $state
           AND (entered_time < $start OR entered_time >= $end + INTERVAL 1 DAY)""",
-                   state=outage["state"], error=outage["error"], arn=rag["state_machine_arn"], start=start, end=end)
+        state=outage["state"],
+        error=outage["error"],
+        arn=rag["state_machine_arn"],
+        start=start,
+        end=end,
+    )
     assert outside[0][0] < 0.05
 
 
 def test_true_failure_rates_match_the_lake(lake_dir: str, truth: dict) -> None:
-    got = dict(((arn, st), n) for arn, st, n in _sql(
-        lake_dir, "SELECT state_machine_arn, status, count(*) FROM executions GROUP BY ALL"))
+    got = dict(
+        ((arn, st), n)
+        for arn, st, n in _sql(
+            lake_dir, "SELECT state_machine_arn, status, count(*) FROM executions GROUP BY ALL"
+        )
+    )
     for arn, m in truth["machines"].items():
         assert {st: n for (a, st), n in got.items() if a == arn} == m["by_status"]
         finished = m["executions"] - m["by_status"].get("RUNNING", 0)
         assert m["failure_rate"] == round((finished - m["by_status"].get("SUCCEEDED", 0)) / finished, 6)
-    assert sum(m["executions"] for m in truth["machines"].values()) == _sql(
-        lake_dir, "SELECT count(*) FROM executions")[0][0]
+    assert (
+        sum(m["executions"] for m in truth["machines"].values())
+        == _sql(lake_dir, "SELECT count(*) FROM executions")[0][0]
+    )
     assert any(m["redriven"] for m in truth["machines"].values())
 
 
 def test_the_deployment_regresses_latency_from_the_new_version_on(lake_dir: str, truth: dict) -> None:
     dep = next(i for i in truth["incidents"] if i["kind"] == "deployment")
     at = datetime.fromisoformat(dep["start"])
-    rows = _sql(lake_dir, """
+    rows = _sql(
+        lake_dir,
+        """
         SELECT e.start_time, e.state_machine_version_arn, r.duration_ms
         FROM executions e JOIN state_runs r USING (execution_arn)
         WHERE e.state_machine_arn = $arn AND r.state_name = $state AND r.status = 'SUCCEEDED'""",
-                arn=dep["state_machine_arn"], state=dep["state"])
+        arn=dep["state_machine_arn"],
+        state=dep["state"],
+    )
     assert {v for t, v, _ in rows if t >= at} == {dep["new_version_arn"]}
     assert {v for t, v, _ in rows if t < at} == {dep["old_version_arn"]}
     before = statistics.median(d for t, _, d in rows if t < at)
@@ -235,9 +289,14 @@ def test_the_deployment_regresses_latency_from_the_new_version_on(lake_dir: str,
 def test_the_degradation_slows_the_state_down_over_its_window(lake_dir: str, truth: dict) -> None:
     deg = next(i for i in truth["incidents"] if i["kind"] == "degradation")
     start, end = datetime.fromisoformat(deg["start"]), datetime.fromisoformat(deg["end"])
-    rows = _sql(lake_dir, """
+    rows = _sql(
+        lake_dir,
+        """
         SELECT entered_time, duration_ms, error FROM state_runs
-        WHERE state_machine_arn = $arn AND state_name = $state""", arn=deg["state_machine_arn"], state=deg["state"])
+        WHERE state_machine_arn = $arn AND state_name = $state""",
+        arn=deg["state_machine_arn"],
+        state=deg["state"],
+    )
     before = [d for t, d, _ in rows if t < start]
     late = [d for t, d, _ in rows if t >= start + (end - start) * 2 / 3]
     assert statistics.median(late) > 2 * statistics.median(before)
@@ -250,14 +309,16 @@ def test_botocore_rejects_a_record_that_breaks_its_shape(lake_dir: str) -> None:
     """The shape checks above are live: a misspelt details field is refused."""
     from botocore.exceptions import ParamValidationError
 
-    plan = make_plan(lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END,
-                     events="all")
+    plan = make_plan(
+        lake_dir, days=ARGS["days"], executions=ARGS["executions"], seed=ARGS["seed"], end=END, events="all"
+    )
     world = World(plan)
     day = world.draw_day(_days(plan.start_ms, plan.end_ms)[-2])
     _, events, _ = world.raw(day, 0)
     events[1]["stateEnteredEventDetail"] = events[1].pop("stateEnteredEventDetails")
-    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
+    client = boto3.client(
+        "stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with pytest.raises(ParamValidationError, match="stateEnteredEventDetail"):
         Stubber(client).add_response("get_execution_history", {"events": events})
 
@@ -280,8 +341,22 @@ def test_events_modes_keep_every_execution_and_fewer_events(tmp_path, mode: str)
 def test_demo_command_prints_a_summary_and_rejects_a_bad_end(tmp_path, capsys) -> None:
     from stepscope.cli import main
 
-    assert main(["demo", "--lake", str(tmp_path / "d"), "--days", "2", "--executions", "300",
-                 "--end", "2026-03-01T00:00Z"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--lake",
+                str(tmp_path / "d"),
+                "--days",
+                "2",
+                "--executions",
+                "300",
+                "--end",
+                "2026-03-01T00:00Z",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "executions" in err and "ground truth" in err and "MB on disk" in err
     assert main(["demo", "--lake", str(tmp_path / "e"), "--end", "last tuesday"]) == 2

@@ -55,15 +55,19 @@ def test_run_quantiles_are_quantile_cont():
     for i in range(600):
         # Half of them many tiny runs, where the bounds are tightest.
         count, size = (int(rng.integers(1, 9)), 80) if i % 2 else (int(rng.integers(10, 60)), 4)
-        runs = [np.sort(rng.integers(0, 10 ** int(rng.integers(1, 10)), int(rng.integers(0, size))))
-                for _ in range(count)]
+        runs = [
+            np.sort(rng.integers(0, 10 ** int(rng.integers(1, 10)), int(rng.integers(0, size))))
+            for _ in range(count)
+        ]
         values = np.concatenate(runs)
         got = sla_runs.run_quantiles(runs)
         if not len(values):
             assert got is None
             continue
-        want = con.execute("SELECT quantile_cont(v, [0.5, 0.95, 0.99]) FROM (SELECT unnest($v::BIGINT[]) AS v)",
-                           {"v": values.tolist()}).fetchone()[0]
+        want = con.execute(
+            "SELECT quantile_cont(v, [0.5, 0.95, 0.99]) FROM (SELECT unnest($v::BIGINT[]) AS v)",
+            {"v": values.tolist()},
+        ).fetchone()[0]
         for g, w in zip(got, want, strict=True):
             assert math.isclose(g, w, rel_tol=1e-15, abs_tol=0), (g, w)
         checked += 1
@@ -77,9 +81,14 @@ def test_facts_footer_lists_each_machines_run(tmp_path):
     finished execution without a duration: one run per machine in row order, counts as in the rows,
     and the missing duration at the end of its run."""
     lake = Lake(str(tmp_path))
-    rows = [_ex(PAY_B, "b1", t(2, 3), "SUCCEEDED", 900), _ex(PAY_A, "a1", t(2, 4), "FAILED", 300),
-            _ex(PAY_A, "a2", t(2, 5), "SUCCEEDED", None), _ex(PAY_B, "b2", t(2, 6), "SUCCEEDED", 100, redrive_count=2),
-            _ex(PAY_A, "a3", t(2, 7), "RUNNING", None), _ex(PAY_A, "a4", t(2, 8), "SUCCEEDED", 200)]
+    rows = [
+        _ex(PAY_B, "b1", t(2, 3), "SUCCEEDED", 900),
+        _ex(PAY_A, "a1", t(2, 4), "FAILED", 300),
+        _ex(PAY_A, "a2", t(2, 5), "SUCCEEDED", None),
+        _ex(PAY_B, "b2", t(2, 6), "SUCCEEDED", 100, redrive_count=2),
+        _ex(PAY_A, "a3", t(2, 7), "RUNNING", None),
+        _ex(PAY_A, "a4", t(2, 8), "SUCCEEDED", 200),
+    ]
     lake.write("executions", rows, domain="pay", date="2025-01-02")
     f = pq.ParquetFile(tmp_path / "sla_facts" / "domain=pay" / "date=2025-01-02" / "part-0.parquet")
     meta = json.loads(f.metadata.metadata[SLA_RUNS_KEY])
@@ -91,8 +100,12 @@ def test_facts_footer_lists_each_machines_run(tmp_path):
         mine = df[df["state_machine_arn"] == r["state_machine_arn"]]
         ok = mine["status"] == "SUCCEEDED"
         assert (r["rows"], r["durations"], r["succeeded"], r["first_attempt_succeeded"], r["redriven"]) == (
-            len(mine), mine["duration_ms"].notna().sum(), ok.sum(), (ok & (mine["redrive_count"] == 0)).sum(),
-            (mine["redrive_count"] > 0).sum())
+            len(mine),
+            mine["duration_ms"].notna().sum(),
+            ok.sum(),
+            (ok & (mine["redrive_count"] == 0)).sum(),
+            (mine["redrive_count"] > 0).sum(),
+        )
         assert r["state_machine_name"] == mine["state_machine_name"].iloc[0]
     assert f.read().column("duration_ms").to_pylist() == [200, 300, None, 100, 900]
     assert f.metadata.num_rows == sum(r["rows"] for r in runs)
@@ -169,8 +182,11 @@ def test_runs_that_do_not_line_up_are_refused(lake, tmp_path, damage):
     elif damage == "missing":
         d = table.column("duration_ms").to_pylist()
         d[0] = None
-        table = table.set_column(table.schema.get_field_index("duration_ms"), "duration_ms",
-                                 pa.array(d, type=table.schema.field("duration_ms").type))
+        table = table.set_column(
+            table.schema.get_field_index("duration_ms"),
+            "duration_ms",
+            pa.array(d, type=table.schema.field("duration_ms").type),
+        )
     else:
         table = table.take(list(reversed(range(len(table)))))
     _rewrite(f, table, runs)
@@ -183,11 +199,18 @@ def test_runs_that_do_not_line_up_are_refused(lake, tmp_path, damage):
 def test_missing_durations_count_as_executions_only(tmp_path):
     """Finished executions without a duration count in executions and success, not in latency."""
     lake = Lake(str(tmp_path))
-    rows = [_ex(PAY_A, f"a{i}", t(d, 1 + i), "SUCCEEDED" if i % 3 else "FAILED", None if i % 4 == 0 else i * 700)
-            for d in (1, 2, 3) for i in range(12)]
+    rows = [
+        _ex(PAY_A, f"a{i}", t(d, 1 + i), "SUCCEEDED" if i % 3 else "FAILED", None if i % 4 == 0 else i * 700)
+        for d in (1, 2, 3)
+        for i in range(12)
+    ]
     for d in (1, 2, 3):
-        lake.write("executions", [r for r in rows if r["start_time"].day == d], domain="pay", date=f"2025-01-0{d}")
-    cfg = sla_config.parse("defaults: {window: 7d, min_executions: 1, latency: {threshold_s: 5, objective: 90%}}")
+        lake.write(
+            "executions", [r for r in rows if r["start_time"].day == d], domain="pay", date=f"2025-01-0{d}"
+        )
+    cfg = sla_config.parse(
+        "defaults: {window: 7d, min_executions: 1, latency: {threshold_s: 5, objective: 90%}}"
+    )
     q = queries.connect(str(tmp_path))
     start, end = t(1, 0), t(4, 0)
     a = q.sla_report(cfg, start, end, by="state_machine")
