@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from dashboard.components import palette
 
 
 def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
@@ -66,12 +67,5 @@ def no_data(status: data.LakeStatus) -> None:
 
 def status_badge(status: str | None) -> None:
     """An SLA status as a coloured badge with words (never colour alone)."""
-    from dashboard.components.charts import status_words
-
-    colour = {"OK": "green", "WARNING": "orange", "BREACHED": "red"}.get(status or "", "gray")
-    icon = {
-        "OK": ":material/check_circle:",
-        "WARNING": ":material/warning:",
-        "BREACHED": ":material/error:",
-    }.get(status or "", ":material/help:")
-    st.badge(status_words(status), color=colour, icon=icon)
+    colour, icon = palette.badge(status)
+    st.badge(palette.status_words(status), color=colour, icon=icon)

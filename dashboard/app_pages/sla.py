@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, frame, sidebar
-from dashboard.components import charts
+from dashboard.components import charts, palette
 from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import md_escape
 
@@ -23,10 +23,9 @@ st.markdown(f"Scope: **{scope}**. Pick a domain or a state machine in the sideba
 report = data.sla_report(start, end, "state_machine", f.domain)
 if f.machine:
     report = report[report["state_machine_arn"] == f.machine]
-SEVERITY = {"BREACHED": 0, "WARNING": 1, "OK": 2}
 report = report.sort_values(
     ["status", "budget_remaining"],
-    key=lambda c: c.map(SEVERITY).fillna(3) if c.name == "status" else c,
+    key=lambda c: c.map(palette.SLA_SEVERITY).fillna(len(palette.SLA_SEVERITY)) if c.name == "status" else c,
     na_position="last",
 )
 st.subheader("Attainment against objectives")

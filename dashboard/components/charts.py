@@ -8,20 +8,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-STATUS_COLOURS = {
-    "OK": "#1a7f37",
-    "WARNING": "#bf8700",
-    "BREACHED": "#d1242f",
-    "INSUFFICIENT_DATA": "#6e7781",
-}
-RUN_COLOURS = {
-    "SUCCEEDED": "#2da44e",
-    "FAILED": "#d1242f",
-    "CAUGHT": "#bf8700",
-    "TIMED_OUT": "#8250df",
-    "ABORTED": "#6e7781",
-    "RUNNING": "#1f6feb",
-}
+from dashboard.components.palette import NEUTRAL, RUN_COLOURS
 
 
 def plain(values: Iterable[object]) -> list[str]:
@@ -221,7 +208,7 @@ def timeline(df: pd.DataFrame, start: str, end: str, label: str, status: str, ti
                 y=plain(part[label]),
                 orientation="h",
                 name=name,
-                marker_color=RUN_COLOURS.get(str(st_name), "#57606a"),
+                marker_color=RUN_COLOURS.get(str(st_name), NEUTRAL),
                 customdata=part["_ms"].tolist(),
                 hovertemplate="%{y}<br>%{base|%H:%M:%S.%L} + %{customdata:,.0f} ms<extra>"
                 + name
@@ -239,13 +226,3 @@ def timeline(df: pd.DataFrame, start: str, end: str, label: str, status: str, ti
         categoryarray=plain(dict.fromkeys(d[label])),
     )
     return fig
-
-
-def status_words(status: str | None) -> str:
-    """The SLA status in words, for people who cannot tell the colours apart."""
-    return {
-        "OK": "OK: inside the SLA",
-        "WARNING": "WARNING: error budget running low",
-        "BREACHED": "BREACHED: SLA missed",
-        "INSUFFICIENT_DATA": "Not enough executions to judge",
-    }.get(status or "", status or "unknown")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from lake.asl import END, START, Graph, State
+from lake.asl import END, START, Edge, Graph, State
 
 LABEL_CHARS = 40
 _EDGE_STYLE = {
@@ -57,26 +57,39 @@ def heat_colour(x: float) -> str:
 
 def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB") -> str:
     """The graph as DOT text, ready for `st.graphviz_chart`."""
-    ov = overlay or Overlay()
-    path = set(ov.path)
-    ids: dict[str, str] = {}
+    return _Dot(graph, overlay or Overlay()).render(rankdir if rankdir in ("TB", "LR") else "TB")
 
-    def nid(node: str) -> str:
-        return ids.setdefault(node, f"n{len(ids)}")
 
-    out = [
-        "digraph G {",
-        f"  rankdir={rankdir if rankdir in ('TB', 'LR') else 'TB'};",
-        '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.4];',
-        '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#ffffff"];',
-        '  edge [fontname="Helvetica", fontsize=9];',
-        f'  {nid(START)} [label="Start", shape=circle, fillcolor="#8c959f", fontcolor="#ffffff", width=0.5];',
-    ]
-    kids: dict[tuple[str | None, int | None], list[State]] = {}
-    for st in graph:
-        kids.setdefault((st.parent, st.branch), []).append(st)
+class _Dot:
+    """One DOT rendering: nodes get synthetic ids (n0, n1, ...), so AWS text never becomes DOT syntax."""
 
-    def node_line(st: State, indent: str) -> str:
+    def __init__(self, graph: Graph, ov: Overlay):
+        self.graph, self.ov, self.path = graph, ov, set(ov.path)
+        self.ids: dict[str, str] = {}
+        self.out: list[str] = []
+        self.kids: dict[tuple[str | None, int | None], list[State]] = {}
+        for st in graph:
+            self.kids.setdefault((st.parent, st.branch), []).append(st)
+
+    def nid(self, node: str) -> str:
+        return self.ids.setdefault(node, f"n{len(self.ids)}")
+
+    def render(self, rankdir: str) -> str:
+        self.out += [
+            "digraph G {",
+            f"  rankdir={rankdir};",
+            '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.4];',
+            '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#ffffff"];',
+            '  edge [fontname="Helvetica", fontsize=9];',
+            f'  {self.nid(START)} [label="Start", shape=circle, fillcolor="#8c959f", fontcolor="#ffffff", width=0.5];',
+        ]
+        self.scope(None, None, "  ")
+        self.out += [line for e in self.graph.edges if (line := self.edge_line(e))]
+        self.out.append("}")
+        return "\n".join(self.out)
+
+    def node_line(self, st: State, indent: str) -> str:
+        ov = self.ov
         label = f"{_short(st.name)}\n{st.type}"
         if st.id in ov.node_notes:
             label += "\n" + ov.node_notes[st.id]
@@ -87,47 +100,51 @@ def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB")
             attrs.append(f'fillcolor="{heat_colour(ov.heat[st.id])}"')
         if st.id == ov.failed:
             attrs += [f'color="{FAIL_COLOUR}"', "penwidth=3", 'fillcolor="#ffd7d5"']
-        elif st.id in path:
+        elif st.id in self.path:
             attrs += [f'color="{PATH_COLOUR}"', "penwidth=2.5"]
-        return f"{indent}{nid(st.id)} [{', '.join(attrs)}];"
+        return f"{indent}{self.nid(st.id)} [{', '.join(attrs)}];"
 
-    def end_line(node: str, indent: str, top: bool) -> str:
+    def end_line(self, node: str, indent: str, top: bool) -> str:
         if top:
-            return f'{indent}{nid(node)} [label="End", shape=doublecircle, fillcolor="#8c959f", fontcolor="#ffffff", width=0.4];'
-        return f'{indent}{nid(node)} [label="", shape=point, width=0.12];'
+            return (
+                f'{indent}{self.nid(node)} [label="End", shape=doublecircle, fillcolor="#8c959f", '
+                'fontcolor="#ffffff", width=0.4];'
+            )
+        return f'{indent}{self.nid(node)} [label="", shape=point, width=0.12];'
 
-    def scope(parent: str | None, branch: int | None, indent: str) -> None:
-        for st in kids.get((parent, branch), []):
+    def scope(self, parent: str | None, branch: int | None, indent: str) -> None:
+        for st in self.kids.get((parent, branch), []):
             if st.type in ("Parallel", "Map"):
-                cluster(st, indent)
+                self.cluster(st, indent)
             else:
-                out.append(node_line(st, indent))
-        end = graph.end_node(parent, branch)
-        if any(e.dst == end for e in graph.edges):
-            out.append(end_line(end, indent, parent is None))
+                self.out.append(self.node_line(st, indent))
+        end = self.graph.end_node(parent, branch)
+        if any(e.dst == end for e in self.graph.edges):
+            self.out.append(self.end_line(end, indent, parent is None))
 
-    def cluster(st: State, indent: str) -> None:
+    def cluster(self, st: State, indent: str) -> None:
+        out, nid = self.out, self.nid
         title = f"{st.type}: {_short(st.name)}" + (f" ({st.map_mode})" if st.map_mode else "")
         out.append(f"{indent}subgraph cluster_{nid(st.id)} {{")
-        colour = FAIL_COLOUR if st.id == ov.failed else PATH_COLOUR if st.id in path else "#8c959f"
+        colour = FAIL_COLOUR if st.id == self.ov.failed else PATH_COLOUR if st.id in self.path else "#8c959f"
         out.append(f'{indent}  label="{escape(title)}"; style="rounded,dashed"; color="{colour}";')
-        out.append(node_line(st, indent + "  "))
+        out.append(self.node_line(st, indent + "  "))
         for b in range(st.branch_count):
             if st.type == "Parallel" and st.branch_count > 1:
                 out.append(f"{indent}  subgraph cluster_{nid(st.id)}_b{b} {{")
                 out.append(f'{indent}    label="branch {b + 1}"; style="dotted"; color="#afb8c1";')
-                scope(st.id, b, indent + "    ")
+                self.scope(st.id, b, indent + "    ")
                 out.append(f"{indent}  }}")
             else:
-                scope(st.id, b, indent + "  ")
+                self.scope(st.id, b, indent + "  ")
         out.append(f"{indent}}}")
 
-    scope(None, None, "  ")
-    for e in graph.edges:
+    def edge_line(self, e: Edge) -> str | None:
+        ids, path = self.ids, self.path
         if e.src not in ids or e.dst not in ids:
-            continue
+            return None
         label = _short(e.label or "", 30)
-        count = ov.edge_counts.get((e.src, e.dst))
+        count = self.ov.edge_counts.get((e.src, e.dst))
         if count:  # shorten the condition, never the count after it
             label = f"{label} ({count:,})" if label else f"{count:,}"
         attrs = [_EDGE_STYLE.get(e.kind, "")]
@@ -138,9 +155,7 @@ def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB")
             attrs.append("penwidth=2.5")
         if count:
             attrs.append(f"penwidth={min(1 + count**0.25 / 3, 4):.1f}")
-        out.append(f"  {ids[e.src]} -> {ids[e.dst]} [{', '.join(a for a in attrs if a)}];")
-    out.append("}")
-    return "\n".join(out)
+        return f"  {ids[e.src]} -> {ids[e.dst]} [{', '.join(a for a in attrs if a)}];"
 
 
 def resolve_state_id(graph: Graph, name: str, parent: str | None) -> str | None:

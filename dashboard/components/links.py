@@ -5,7 +5,9 @@ from __future__ import annotations
 import shlex
 import urllib.parse
 
-REDRIVABLE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+from queries.statuses import UNSUCCESSFUL
+
+REDRIVABLE_STATUSES = frozenset(UNSUCCESSFUL)  # what AWS lets a redrive restart
 
 
 def region_of(arn: str) -> str:
