@@ -9,12 +9,16 @@ client-side rate limiter attached to every client it creates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from collectors.ratelimit import RateLimiter
+
+if TYPE_CHECKING:  # boto3-stubs' service packages: needed by mypy only
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 ROLE_SESSION_NAME = "stepscope"
 MAX_ATTEMPTS = 10
@@ -74,17 +78,20 @@ class Target:
     def client(self, service: str) -> Any:
         """A cached client for `service` with retries and the rate limiter attached."""
         if service not in self._clients:
-            c = self.session.client(service, region_name=self.region, config=client_config(self.pool))
+            # boto3-stubs overload client() per literal service name; here the name is a runtime value.
+            c = self.session.client(  # type: ignore[call-overload]
+                service, region_name=self.region, config=client_config(self.pool)
+            )
             self.limiter.attach(c, self.account_id, self.region)
             self._clients[service] = c
         return self._clients[service]
 
     @property
-    def sfn(self) -> Any:
+    def sfn(self) -> SFNClient:
         return self.client("stepfunctions")
 
     @property
-    def tagging(self) -> Any:
+    def tagging(self) -> ResourceGroupsTaggingAPIClient:
         return self.client("resourcegroupstaggingapi")
 
 
@@ -102,7 +109,7 @@ def targets(
     if not regions[0]:
         raise ConfigError("no AWS Region: pass --region or set AWS_DEFAULT_REGION / AWS_REGION")
     sessions = [assume_role(session, arn, regions[0]) for arn in role_arns] if role_arns else [session]
-    out = []
+    out: list[Target] = []
     for s in sessions:
         acct = account_id(s, regions[0])
         out.extend(Target(acct, r, s, limiter, pool) for r in regions)

@@ -25,7 +25,7 @@ from lake.store import Lake
 class CollectOptions:
     """What to collect and how hard to push."""
 
-    lake: str = "./lake"
+    lake: str = "./stepscope-lake"
     sources: list[str] = field(default_factory=list)  # empty = every registered source
     tag_key: str = "domain"
     domains: list[str] = field(default_factory=list)

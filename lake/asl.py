@@ -489,8 +489,11 @@ def _str_or_none(v: Any) -> str | None:
     return v if isinstance(v, str) else (None if v is None else str(v))
 
 
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+
+
 def _kind(v: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string"}.get(type(v), type(v).__name__)
+    return _KINDS.get(type(v), type(v).__name__)
 
 
 def _show(v: Any) -> str:

@@ -17,7 +17,7 @@ import os
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from lake.layout import FORMAT_VERSION, META_FILE, PART_FILE, table_file, table_pattern
 from lake.tables import TABLES, TableSpec, to_table
 
-Rows = pa.Table | Sequence[Mapping[str, Any]]
+Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
 
 
 class Lake:
@@ -90,7 +90,9 @@ class Lake:
         return int(meta.get("format_version", 1))
 
     # -- reads -------------------------------------------------------------------------------
-    def partitions(self, table: str, first: str | None = None, last: str | None = None) -> list[tuple[str, str]]:
+    def partitions(
+        self, table: str, first: str | None = None, last: str | None = None
+    ) -> list[tuple[str, str]]:
         """(domain, date) of every partition of a partitioned table; dates `first`..`last` only, if given."""
         out = []
         if self.local:  # two directory levels: far quicker than a recursive listing
@@ -99,8 +101,12 @@ class Lake:
                     continue
                 for day in _scandir(dom.path):
                     date = day.name.partition("=")[2]
-                    if day.name.startswith("date=") and (first is None or date >= first) \
-                            and (last is None or date <= last) and os.path.exists(f"{day.path}/{PART_FILE}"):
+                    if (
+                        day.name.startswith("date=")
+                        and (first is None or date >= first)
+                        and (last is None or date <= last)
+                        and os.path.exists(f"{day.path}/{PART_FILE}")
+                    ):
                         out.append((urllib.parse.unquote(dom.name.partition("=")[2]), date))
             return sorted(out)
         sel = pafs.FileSelector(self.path(table), recursive=True, allow_not_found=True)
@@ -132,8 +138,15 @@ class Lake:
         return to_table(table, pq.read_table(self.path(rel), filesystem=self.fs))
 
     # -- writes ------------------------------------------------------------------------------
-    def write(self, table: str, rows: Rows, *, domain: str | None = None, date: str | None = None,
-              replace_executions: bool = False) -> int:
+    def write(
+        self,
+        table: str,
+        rows: Rows,
+        *,
+        domain: str | None = None,
+        date: str | None = None,
+        replace_executions: bool = False,
+    ) -> int:
         """Merge rows into one partition (or an unpartitioned table) and replace it atomically.
 
         Rows with the same key as existing ones replace them. With `replace_executions`, every
@@ -145,11 +158,14 @@ class Lake:
             source = next(s.name for s in TABLES.values() if table in s.derives)
             raise ValueError(f"{table} is derived from {source}; write {source} instead")
         if spec.partitioned != (domain is not None and date is not None):
-            raise ValueError(f"{table}: domain and date are {'required' if spec.partitioned else 'not allowed'}")
+            raise ValueError(
+                f"{table}: domain and date are {'required' if spec.partitioned else 'not allowed'}"
+            )
         key = (domain, date) if domain is not None and date is not None else None
         if not self._described:  # a lake says what format it is in, from its first write on
-            self._described = self.exists(META_FILE) or bool(self.write_meta(format_version=self.format_version()
-                                                                               or FORMAT_VERSION))
+            self._described = self.exists(META_FILE) or bool(
+                self.write_meta(format_version=self.format_version() or FORMAT_VERSION)
+            )
         new = to_table(table, rows)
         old = self._read_file(table, key)
         if old is not None and len(old):
@@ -176,9 +192,15 @@ class Lake:
         sink = pa.BufferOutputStream()
         blooms = {c: {"ndv": max(len(t), 1), "fpp": 0.01} for c in spec.bloom}
         enc = dict(spec.encoding)
-        pq.write_table(t, sink, compression="zstd", row_group_size=128 * 1024, bloom_filter_options=blooms or None,
-                       use_dictionary=[n for n in t.column_names if n not in enc] if enc else True,
-                       column_encoding=enc or None)
+        pq.write_table(
+            t,
+            sink,
+            compression="zstd",
+            row_group_size=128 * 1024,
+            bloom_filter_options=blooms or None,
+            use_dictionary=[n for n in t.column_names if n not in enc] if enc else True,
+            column_encoding=enc or None,
+        )
         self.write_bytes(table_file(spec.name, key), sink.getvalue().to_pybytes())
 
     def rebuild_derived(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -196,8 +218,9 @@ class Lake:
             done += len(parts)
         return done
 
-    def write_partitioned(self, table: str, rows: Rows, *, date_column: str | None = None,
-                          replace_executions: bool = False) -> int:
+    def write_partitioned(
+        self, table: str, rows: Rows, *, date_column: str | None = None, replace_executions: bool = False
+    ) -> int:
         """Split rows by (`domain`, `date`) columns present in the rows and write each partition.
 
         Rows must carry `domain` and `date` (YYYY-MM-DD) keys or columns; they are used for the
@@ -213,8 +236,13 @@ class Lake:
         groups = t.group_by(["domain", "date"]).aggregate([]).to_pylist()
         for g in sorted(groups, key=lambda g: (g["domain"], g["date"])):
             mask = pc.and_(pc.equal(t.column("domain"), g["domain"]), pc.equal(t.column("date"), g["date"]))
-            self.write(table, t.filter(mask), domain=g["domain"], date=g["date"],
-                       replace_executions=replace_executions)
+            self.write(
+                table,
+                t.filter(mask),
+                domain=g["domain"],
+                date=g["date"],
+                replace_executions=replace_executions,
+            )
         return len(groups)
 
     def delete(self, rel: str) -> None:
@@ -270,7 +298,9 @@ def dedupe_last(t: pa.Table, key: Iterable[str]) -> pa.Table:
     if len(t) < 2:
         return t
     idx = pa.array(range(len(t)), pa.int64())
-    last = t.select(key).append_column("__i", idx).group_by(key, use_threads=False).aggregate([("__i", "max")])
+    last = (
+        t.select(key).append_column("__i", idx).group_by(key, use_threads=False).aggregate([("__i", "max")])
+    )
     keep = pc.sort_indices(last.column("__i_max"))
     return t.take(pc.take(last.column("__i_max"), keep))
 
@@ -285,10 +315,9 @@ def _s3_filesystem(uri: str) -> tuple[pafs.S3FileSystem, str]:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         kwargs["region"] = region
-    return pafs.S3FileSystem(**kwargs), uri[len("s3://"):].rstrip("/")
+    return pafs.S3FileSystem(**kwargs), uri[len("s3://") :].rstrip("/")
 
 
 def read_error(e: BaseException) -> str:
     """The first line of an error reading a lake (an AWS error runs on for lines): what a user is shown."""
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
-

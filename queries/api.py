@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -224,7 +225,7 @@ class Queries:
     def _sla_files(
         self,
         period: dict[str, Any],
-        starts: dict[str, set[date]],
+        starts: Mapping[str | None, set[date]],
         edge_days: list[date],
         domain: str | None = None,
     ) -> dict[str, list[str]]:
@@ -315,8 +316,8 @@ class Queries:
                 keys = {domain}
             return {k: config.for_domain(k) for k in keys}, machines
         return {
-            r.state_machine_arn: config.for_machine(r.state_machine_arn, r.name, r.domain)
-            for r in machines.itertuples()
+            arn: config.for_machine(arn, name, dom)
+            for arn, name, dom in machines[["state_machine_arn", "name", "domain"]].itertuples(index=False)
         }, machines
 
     def _sla_counts(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]]:
@@ -391,7 +392,7 @@ class Queries:
         exclusions = _exclusion_params(config, period)
         thresholds = self._threshold_params(objectives, config.defaults, since)
         # The window start days of the keys each domain's partitions hold.
-        starts: dict[str, set[date]] = {}
+        starts: dict[str | None, set[date]] = {}  # None: a machine without a domain
         for key, ts in since.items():
             for dom in [key] if by == "domain" else [doms.get(key)]:
                 starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
@@ -674,7 +675,7 @@ class Queries:
         row = df.drop(columns=["is_failed", "is_succeeded", "is_terminal"]).iloc[0].to_dict()
         row["date"] = pd.Timestamp(row["date"]).date()
         self._locations[arn] = (row["domain"], row["date"])
-        return {k: (None if _isna(v) else v) for k, v in row.items()}
+        return {str(k): (None if _isna(v) else v) for k, v in row.items()}  # keys: the column names
 
     def _locate(self, arn: str) -> tuple[str, date] | None:
         if arn not in self._locations and self.execution(arn) is None:

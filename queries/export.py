@@ -189,7 +189,8 @@ def _csv_chunks(rows: pd.DataFrame | Iterable[pa.RecordBatch]) -> Iterator[tuple
         yield to_csv(rows), len(rows)
         return
     yield csv_header(), 0
-    for batch in rows:
+    batches: Iterable[pa.RecordBatch] = rows  # mypy keeps DataFrame here (RecordBatch is Any to it)
+    for batch in batches:
         if batch.num_rows:
             yield batch_csv(batch), batch.num_rows
 

@@ -106,17 +106,31 @@ def build_parser(prog: str = "stepscope", commands: Sequence[str] | None = None)
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="logs on stderr as text lines or JSON lines (default text)",
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help=LOG_FORMAT_HELP)
+    # Also after the command (`stepscope collect --log-format json`); there it only overrides when given.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-format", choices=("text", "json"), default=argparse.SUPPRESS, help=LOG_FORMAT_HELP
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add, _) in COMMANDS.items():
         if commands is None or name in commands:
-            add(sub)
+            add(_Sub(sub, common))
     return parser
+
+
+LOG_FORMAT_HELP = "logs on stderr as text lines or JSON lines, each with the run id (default text)"
+
+
+class _Sub:
+    """The subparsers action, giving every command the common options."""
+
+    def __init__(self, sub: Any, common: argparse.ArgumentParser):
+        self.sub, self.common = sub, common
+
+    def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.sub.add_parser(name, parents=[self.common], **kw)
+        return parser
 
 
 def _lake_arg(p: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -130,7 +144,7 @@ def _add_collect(sub: Any) -> None:
     from collectors.sources import SOURCES
 
     c = sub.add_parser("collect", help="collect from AWS into the lake (every source unless --source)")
-    _lake_arg(c, "./lake")
+    _lake_arg(c, "./stepscope-lake")
     c.add_argument(
         "--source",
         action="append",

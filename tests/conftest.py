@@ -23,8 +23,10 @@ def corpus_dir() -> Path:
     fails, since CI always has it."""
     asl = CORPUS / "asl"
     if not asl.is_dir():
-        msg = (f"ASL corpus not found at {asl}: it is the project's shared/corpus folder, checked out beside "
-               "this clone (or set STEPSCOPE_CORPUS to the folder holding asl/)")
+        msg = (
+            f"ASL corpus not found at {asl}: it is the project's shared/corpus folder, checked out beside "
+            "this clone (or set STEPSCOPE_CORPUS to the folder holding asl/)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)

@@ -217,10 +217,12 @@ def expand(
     ok = status == "SUCCEEDED"
     old = (collected_ms - stop) > records.REDRIVE_DAYS * DAY_MS
     r_status = np.where(ok | old, "NOT_REDRIVABLE", "REDRIVABLE")
+    too_old = "Execution can no longer be redriven: it stopped more than 14 days ago"
     reason = np.where(
         ok,
         "Execution is SUCCEEDED and cannot be redriven",
-        np.where(old, "Execution can no longer be redriven: it stopped more than 14 days ago", None),
+        # numpy's stubs take no None here; np.where makes it an object scalar (a null reason).
+        np.where(old, too_old, None),  # type: ignore[call-overload]
     )
     red_idx = np.array([t.redrive_event for t in tmpls], np.int64)[tix]
     has_red = red_idx >= 0

@@ -119,7 +119,10 @@ class Walker:
         `record=False` only collects the key (every decision), which is enough to count paths;
         `script` replays a key's decisions to get that path's events.
         """
-        self.rng, self.key, self.events, self.last, self.steps = rng, [], [], 0, 0
+        self.rng = rng
+        self.key: list[int] = []  # bools (draw) and ints (pick, between)
+        self.events: list[Event] = []
+        self.last, self.steps = 0, 0
         self.record, self.n = record, 0
         self.script = iter(script) if script is not None else None
         self.beh = self.base_beh
@@ -184,6 +187,7 @@ class Walker:
         if self.script is not None:
             hit = next(self.script)
         else:
+            assert self.rng is not None, "a walk without a script draws from its rng"
             hit = p > 0 and self.rng.random() < p
         self.key.append(hit)
         return hit
@@ -194,6 +198,7 @@ class Walker:
         elif len(weights) == 1:
             i = 0
         else:
+            assert self.rng is not None, "a walk without a script draws from its rng"
             r = self.rng.random() * sum(weights)
             i = len(weights) - 1
             acc = 0.0
@@ -206,7 +211,11 @@ class Walker:
         return i
 
     def between(self, lo: int, hi: int) -> int:
-        n = next(self.script) if self.script is not None else self.rng.randint(lo, hi)
+        if self.script is not None:
+            n = next(self.script)
+        else:
+            assert self.rng is not None, "a walk without a script draws from its rng"
+            n = self.rng.randint(lo, hi)
         self.key.append(n)
         return n
 
@@ -340,15 +349,18 @@ class Walker:
             else:
                 error = "States.Timeout" if outcome == 2 else "States.HeartbeatTimeout"
                 cause = ERRORS[error][0]
-                secs = float(timeout_s if outcome == 2 else heartbeat_s)
+                limit = timeout_s if outcome == 2 else heartbeat_s
+                assert limit is not None  # that outcome has weight 0 without its limit
+                secs = float(limit)
                 self.emit(
                     "TaskTimedOut",
                     "taskTimedOutEventDetails",
                     {**rr, "error": error, "cause": cause},
                     ("c", secs * 1000, 0.0, 0.0),
                 )
-            gap = self._retry_gap(retriers, used, error)
-            if gap is not None:
+            retry = self._retry_gap(retriers, used, error)
+            if retry is not None:
+                gap = retry
                 continue
             nxt = self.caught(body, error)
             if nxt is not None:
@@ -389,7 +401,7 @@ class Walker:
 
     def s_map(self, name: str, body: dict[str, Any]) -> str | tuple[str, str] | None:
         self.entered("Map", name)
-        proc = body.get("ItemProcessor") or body.get("Iterator")
+        proc: dict[str, Any] = body.get("ItemProcessor") or body["Iterator"]
         mode = ((proc.get("ProcessorConfig") or {}).get("Mode") or "INLINE").upper()
         failure: tuple[str, str] | None = None
         if mode == "DISTRIBUTED":

@@ -39,7 +39,7 @@ INDEX_COLUMNS = [
     "redrive_date",
 ]
 Known = dict[str, dict[str, Any]]  # execution ARN → the INDEX_COLUMNS of its lake row
-Todo = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # execution ARN → (listed item, described)
+Todo = dict[str, tuple[Mapping[str, Any], dict[str, Any] | None]]  # execution ARN → (listed, described)
 
 
 # -- decisions (pure) ------------------------------------------------------------------------
@@ -196,17 +196,22 @@ def _fetch_one(
     ctx: Context,
     t: Target,
     sm: dict[str, Any],
-    item: dict[str, Any],
+    item: Mapping[str, Any],
     desc: dict[str, Any] | None,
     update: bool,
 ) -> NormalizedExecution:
     p = ctx.progress
+
+    def on_page(n: int) -> None:
+        p.add("pages")
+        p.add("events", n)
+
     fetched = sf.fetch_execution(
         t.sfn,
         item,
         include_payloads=ctx.opts.include_payloads,
         described=desc,
-        on_page=lambda n: (p.add("pages"), p.add("events", n)),
+        on_page=on_page,
         sleep=ctx.sleep,
     )
     if fetched.retries:

@@ -9,14 +9,20 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from collectors.ratelimit import is_throttle
+
+if TYPE_CHECKING:  # boto3-stubs' service packages: needed by mypy only
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import ExecutionListItemTypeDef, HistoryEventTypeDef
 
 PAGE_SIZE = 1000
 EXPIRED_CODE = "ExecutionDoesNotExist"
@@ -48,7 +54,7 @@ class FetchedExecution:
     """What the API returned for one execution: the describe record and its whole history."""
 
     execution: dict[str, Any]
-    events: list[dict[str, Any]]
+    events: list[HistoryEventTypeDef]
     pages: int
     history_complete: bool
     history_error: str | None
@@ -66,7 +72,7 @@ def utc(ts: datetime) -> datetime:
 
 # -- discovery -------------------------------------------------------------------------------
 def discover(
-    sfn: Any, tagging: Any, tag_key: str, domains: list[str] | None = None
+    sfn: SFNClient, tagging: ResourceGroupsTaggingAPIClient, tag_key: str, domains: list[str] | None = None
 ) -> tuple[list[Machine], str]:
     """State machines carrying `tag_key` (with one of `domains` if given), and how they were found."""
     try:
@@ -80,9 +86,11 @@ def discover(
     return discover_by_listing(sfn, tag_key, domains), f"list ({reason})"
 
 
-def discover_by_tagging_api(tagging: Any, tag_key: str, domains: list[str] | None) -> list[Machine]:
+def discover_by_tagging_api(
+    tagging: ResourceGroupsTaggingAPIClient, tag_key: str, domains: list[str] | None
+) -> list[Machine]:
     """Resource Groups Tagging API GetResources over `states:stateMachine`."""
-    tag_filter: dict[str, Any] = {"Key": tag_key}
+    tag_filter: TagFilterTypeDef = {"Key": tag_key}
     if domains:
         tag_filter["Values"] = list(domains)
     out = []
@@ -97,7 +105,7 @@ def discover_by_tagging_api(tagging: Any, tag_key: str, domains: list[str] | Non
     return sorted(out, key=lambda m: m.arn)
 
 
-def discover_by_listing(sfn: Any, tag_key: str, domains: list[str] | None) -> list[Machine]:
+def discover_by_listing(sfn: SFNClient, tag_key: str, domains: list[str] | None) -> list[Machine]:
     """ListStateMachines + ListTagsForResource each (when the tagging API is not available)."""
     out = []
     for page in sfn.get_paginator("list_state_machines").paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
@@ -116,7 +124,7 @@ def _wanted(tags: dict[str, str], tag_key: str, domains: list[str] | None) -> bo
 
 
 # -- state machines --------------------------------------------------------------------------
-def describe_state_machine(sfn: Any, arn: str) -> dict[str, Any] | None:
+def describe_state_machine(sfn: SFNClient, arn: str) -> dict[str, Any] | None:
     """DescribeStateMachine, or None when the machine was deleted since discovery."""
     try:
         d = sfn.describe_state_machine(stateMachineArn=arn)
@@ -124,8 +132,7 @@ def describe_state_machine(sfn: Any, arn: str) -> dict[str, Any] | None:
         if error_code(e) == "StateMachineDoesNotExist":
             return None
         raise
-    d.pop("ResponseMetadata", None)
-    return d
+    return {k: v for k, v in d.items() if k != "ResponseMetadata"}
 
 
 def state_machine_row(
@@ -159,8 +166,8 @@ def state_machine_row(
 
 # -- executions ------------------------------------------------------------------------------
 def list_executions(
-    sfn: Any, state_machine_arn: str, since: datetime, *, redriven: bool = False
-) -> Iterator[dict[str, Any]]:
+    sfn: SFNClient, state_machine_arn: str, since: datetime, *, redriven: bool = False
+) -> Iterator[ExecutionListItemTypeDef]:
     """ListExecutions newest first, stopping at the first execution started before `since`."""
     kwargs: dict[str, Any] = {
         "stateMachineArn": state_machine_arn,
@@ -175,7 +182,7 @@ def list_executions(
             yield item
 
 
-def describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
+def describe_execution(sfn: SFNClient, arn: str) -> dict[str, Any] | None:
     """DescribeExecution, or None when the execution has expired (ExecutionDoesNotExist)."""
     try:
         d = sfn.describe_execution(executionArn=arn)
@@ -183,15 +190,14 @@ def describe_execution(sfn: Any, arn: str) -> dict[str, Any] | None:
         if error_code(e) == EXPIRED_CODE:
             return None
         raise
-    d.pop("ResponseMetadata", None)
-    return d
+    return {k: v for k, v in d.items() if k != "ResponseMetadata"}
 
 
 def get_history(
-    sfn: Any, arn: str, *, include_payloads: bool = False, on_page: Callable[[int], None] | None = None
-) -> tuple[list[dict[str, Any]], int]:
+    sfn: SFNClient, arn: str, *, include_payloads: bool = False, on_page: Callable[[int], None] | None = None
+) -> tuple[list[HistoryEventTypeDef], int]:
     """Every event of an execution (pages of 1000) and the number of pages read."""
-    events: list[dict[str, Any]] = []
+    events: list[HistoryEventTypeDef] = []
     pages = 0
     paginator = sfn.get_paginator("get_execution_history")
     for page in paginator.paginate(
@@ -205,8 +211,8 @@ def get_history(
 
 
 def fetch_execution(
-    sfn: Any,
-    item: dict[str, Any],
+    sfn: SFNClient,
+    item: Mapping[str, Any],
     *,
     include_payloads: bool = False,
     described: dict[str, Any] | None = None,

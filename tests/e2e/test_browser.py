@@ -21,7 +21,6 @@ import queries
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "dashboard" / "streamlit_app.py"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -57,25 +56,11 @@ FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
 @pytest.fixture(scope="module")
 def app_url(demo_lake: Path, slas_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run` in a subprocess on a free localhost port, serving the test lake."""
+    """`stepscope serve` (Streamlit) in a subprocess on a free localhost port, serving the test lake."""
     port = free_port()
-    env = {**os.environ, "STEPSCOPE_LAKE": str(demo_lake), "STEPSCOPE_SLAS": str(slas_file)}
+    env = {**os.environ, "STEPSCOPE_SLAS": str(slas_file)}
     base = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    cmd = [sys.executable, "-m", "stepscope", "serve", "--lake", str(demo_lake), "--port", str(port)]
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with serve(cmd, env=env, log=log, ready_url=f"{base}/_stcore/health", cwd=ROOT):
         yield base

@@ -54,5 +54,9 @@ def test_the_rule_is_checked_on_every_package() -> None:
         assert any(m.startswith(f"{pkg}/") for m in MODULES), pkg
     assert len(MODULES) > 60
     # The checker itself: a dashboard module importing collectors, or queries importing the dashboard, is caught.
-    assert not _allowed(ALLOWED["dashboard"], "collectors.run") and not _allowed(ALLOWED["queries"], "dashboard.data")
-    assert not _allowed(ALLOWED["dashboard"], "lake.store") and _allowed(ALLOWED["dashboard"], "lake.asl.Graph")
+    assert not _allowed(ALLOWED["dashboard"], "collectors.run") and not _allowed(
+        ALLOWED["queries"], "dashboard.data"
+    )
+    assert not _allowed(ALLOWED["dashboard"], "lake.store") and _allowed(
+        ALLOWED["dashboard"], "lake.asl.Graph"
+    )

@@ -1,0 +1,11 @@
+"""The lake contract, shared by the collectors (which write it) and the queries (which read it).
+
+- `schema`   the Parquet schemas of every table, with a description per column
+- `tables`   the table specs: key, partitioning, sort order, encodings, which tables derive from which
+- `derived`  the derived tables (`sla_facts`, `failures`) and the `sla_facts` footer format
+- `layout`   folders, file names, the metadata file and the format version
+- `store`    `Lake`: a local folder or s3:// prefix, reads, merges and atomic writes
+- `upgrade`  bringing a lake written in an older format up to this one
+- `status`   execution and state-run status names
+- `asl`      the ASL graph model (pure), for whoever needs a definition's shape
+"""

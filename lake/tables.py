@@ -1,0 +1,86 @@
+"""The table specs: what each lake table is keyed by, how it is laid out and encoded, and which
+tables are derived from it. The writer (`lake.store.Lake.write`) follows these and nothing else.
+
+Adding a table: its schema in `lake/schema.py`, a `TableSpec` here, under the source that writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from lake import derived
+from lake.schema import COLLECTION_RUNS, CURSORS, EVENTS, EXECUTIONS, SLA_FACTS, STATE_MACHINES, STATE_RUNS
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One lake table: its schema, key and layout."""
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]  # rows with the same key replace each other (the newest wins)
+    partitioned: bool  # domain=<d>/date=<YYYY-MM-DD> folders, else one file
+    order: str | None = None  # column rows are sorted by inside a file
+    bloom: tuple[str, ...] = ()  # columns with a Bloom filter: a lookup by value skips the other files
+    encoding: Mapping[str, str] = field(
+        default_factory=dict
+    )  # Parquet column encodings (default: dictionary)
+    derives: tuple[str, ...] = ()  # tables rewritten from this one's partition before it is written
+    derive: Callable[[pa.Table], pa.Table] | None = (
+        None  # for a derived table: rows from the source partition
+    )
+
+    @property
+    def derived(self) -> bool:
+        """Written only as a by-product of another table's write."""
+        return self.derive is not None
+
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        # Step Functions histories (collectors/stepfunctions)
+        TableSpec("state_machines", STATE_MACHINES, ("state_machine_arn",), False),
+        TableSpec(
+            "executions",
+            EXECUTIONS,
+            ("execution_arn",),
+            True,
+            "start_time",
+            ("execution_arn",),
+            derives=("sla_facts", "failures"),
+        ),
+        TableSpec("state_runs", STATE_RUNS, ("execution_arn", "entered_event_id"), True, "execution_arn"),
+        TableSpec("events", EVENTS, ("execution_arn", "event_id"), True, "execution_arn"),
+        # Derived from executions, not unique: the key is the order of the rows in a file. Sorted durations
+        # differ little from one to the next: delta encoding packs them into a few bits.
+        TableSpec(
+            "sla_facts",
+            SLA_FACTS,
+            derived.SLA_FACTS_ORDER,
+            True,
+            encoding={"duration_ms": "DELTA_BINARY_PACKED"},
+            derive=derived.sla_facts,
+        ),
+        TableSpec("failures", EXECUTIONS, ("execution_arn",), True, "start_time", derive=derived.failures),
+        # Every source: positions (one row per source, account, Region and key) and run summaries
+        TableSpec("cursors", CURSORS, ("source", "account_id", "region", "key"), False),
+        TableSpec("collection_runs", COLLECTION_RUNS, ("run_id",), False),
+    )
+}
+
+
+def to_table(table: str, rows: pa.Table | Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows (dicts, missing columns = null) or an Arrow table → a table with the exact schema."""
+    schema = TABLES[table].schema
+    if isinstance(rows, pa.Table):
+        cols = [
+            rows.column(f.name).cast(f.type) if f.name in rows.column_names else pa.nulls(len(rows), f.type)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(cols, schema=schema)
+    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
