@@ -343,42 +343,50 @@ class _Builder:
         return st
 
     def edges(self, st: State, body: Mapping[str, Any], path: str, names: dict[str, str], end: str) -> None:
-        out = self.g.edges
+        """Every edge out of one state: Next, Choice rules and Default, Catch, End."""
         nxt = body.get("Next")
         if nxt is not None and st.type not in ("Choice", "Succeed", "Fail"):
             st.next = self.ref(names, nxt, f"{path}.Next")
-            out.append(Edge(st.id, st.next, "next"))
+            self.g.edges.append(Edge(st.id, st.next, "next"))
         elif nxt is None and not st.is_end and st.type != "Choice":
             self.g.warnings.append(f"{path}: neither Next nor End")
         if st.type == "Choice":
-            rules = body.get("Choices")
-            if not isinstance(rules, list) or not rules:
-                raise AslError(f"{path}.Choices: missing or empty (a Choice state needs at least one rule)")
-            for i, rule in enumerate(rules):
-                rpath = f"{path}.Choices[{i}]"
-                if not isinstance(rule, Mapping):
-                    raise AslError(f"{rpath}: expected a rule object, got {_kind(rule)}")
-                if "Next" not in rule:
-                    raise AslError(f"{rpath}: missing Next")
-                dst = self.ref(names, rule["Next"], f"{rpath}.Next")
-                out.append(Edge(st.id, dst, "choice", rule_label(rule)))
-            if "Default" in body:
-                out.append(
-                    Edge(st.id, self.ref(names, body["Default"], f"{path}.Default"), "default", "default")
-                )
-        catch = body.get("Catch")
-        if catch is not None:
-            if not isinstance(catch, list):
-                raise AslError(f"{path}.Catch: expected a list, got {_kind(catch)}")
-            for i, c in enumerate(catch):
-                cpath = f"{path}.Catch[{i}]"
-                if not isinstance(c, Mapping) or "Next" not in c:
-                    raise AslError(f"{cpath}: missing Next")
-                dst = self.ref(names, c["Next"], f"{cpath}.Next")
-                errs = c.get("ErrorEquals") or ()
-                out.append(Edge(st.id, dst, "catch", ", ".join(str(e) for e in errs) or None))
+            self.choice_edges(st, body, path, names)
+        self.catch_edges(st, body, path, names)
         if st.is_end:
-            out.append(Edge(st.id, end, "end", "End" if st.type not in ("Succeed", "Fail") else st.type))
+            self.g.edges.append(
+                Edge(st.id, end, "end", "End" if st.type not in ("Succeed", "Fail") else st.type)
+            )
+
+    def choice_edges(self, st: State, body: Mapping[str, Any], path: str, names: dict[str, str]) -> None:
+        rules = body.get("Choices")
+        if not isinstance(rules, list) or not rules:
+            raise AslError(f"{path}.Choices: missing or empty (a Choice state needs at least one rule)")
+        for i, rule in enumerate(rules):
+            rpath = f"{path}.Choices[{i}]"
+            if not isinstance(rule, Mapping):
+                raise AslError(f"{rpath}: expected a rule object, got {_kind(rule)}")
+            if "Next" not in rule:
+                raise AslError(f"{rpath}: missing Next")
+            dst = self.ref(names, rule["Next"], f"{rpath}.Next")
+            self.g.edges.append(Edge(st.id, dst, "choice", rule_label(rule)))
+        if "Default" in body:
+            dst = self.ref(names, body["Default"], f"{path}.Default")
+            self.g.edges.append(Edge(st.id, dst, "default", "default"))
+
+    def catch_edges(self, st: State, body: Mapping[str, Any], path: str, names: dict[str, str]) -> None:
+        catch = body.get("Catch")
+        if catch is None:
+            return
+        if not isinstance(catch, list):
+            raise AslError(f"{path}.Catch: expected a list, got {_kind(catch)}")
+        for i, c in enumerate(catch):
+            cpath = f"{path}.Catch[{i}]"
+            if not isinstance(c, Mapping) or "Next" not in c:
+                raise AslError(f"{cpath}: missing Next")
+            dst = self.ref(names, c["Next"], f"{cpath}.Next")
+            errs = c.get("ErrorEquals") or ()
+            self.g.edges.append(Edge(st.id, dst, "catch", ", ".join(str(e) for e in errs) or None))
 
     def nested(self, st: State, body: Mapping[str, Any], path: str) -> None:
         """Nested scopes of a Parallel/Map: all branch_start edges first, then each branch's content."""
@@ -443,17 +451,11 @@ def _render(rule: Any, top: bool = False) -> str:
     if not isinstance(rule, Mapping):
         return "?"
     cond = rule.get("Condition")
-    if cond is not None:
-        if isinstance(cond, str):
-            c = cond.strip()
-            if c.startswith("{%") and c.endswith("%}"):
-                c = c[2:-2].strip()
-            return c
-        return json.dumps(cond)
+    if cond is not None:  # JSONata
+        return _condition(cond)
     for key, joiner in (("And", " and "), ("Or", " or ")):
         if key in rule and isinstance(rule[key], list):
-            parts = [_render(r) for r in rule[key]]
-            text = joiner.join(parts)
+            text = joiner.join(_render(r) for r in rule[key])
             return text if top else f"({text})"
     if "Not" in rule:
         inner = rule["Not"]
@@ -462,24 +464,36 @@ def _render(rule: Any, top: bool = False) -> str:
         return f"not ({_render(inner, top=True)})"
     var = str(rule.get("Variable", "?"))
     for key, value in rule.items():
-        if key in _TESTS:
-            word = "is" if value is True else "is not"
-            return f"{var} {word} {_TESTS[key]}"
-        if key == "StringMatches":
-            return f"{var} matches {json.dumps(value)}"
-        for suffix, op in _OPS:
-            if not isinstance(key, str):
-                break
-            base = key[:-4] if key.endswith("Path") else key
-            if base.endswith(suffix) and base[: -len(suffix)] in (
-                "String",
-                "Numeric",
-                "Boolean",
-                "Timestamp",
-            ):
-                shown = str(value) if key.endswith("Path") else json.dumps(value, default=str)
-                return f"{var} {op} {shown}"
+        found = _comparison(var, key, value)
+        if found is not None:
+            return found
     return var if var != "?" else "rule"
+
+
+def _condition(cond: Any) -> str:
+    if not isinstance(cond, str):
+        return json.dumps(cond)
+    c = cond.strip()
+    return c[2:-2].strip() if c.startswith("{%") and c.endswith("%}") else c
+
+
+_COMPARED = ("String", "Numeric", "Boolean", "Timestamp")
+
+
+def _comparison(var: str, key: Any, value: Any) -> str | None:
+    """`var <op> value` for one comparison operator of a JSONPath rule (None: `key` is not one)."""
+    if key in _TESTS:
+        return f"{var} {'is' if value is True else 'is not'} {_TESTS[key]}"
+    if key == "StringMatches":
+        return f"{var} matches {json.dumps(value)}"
+    if not isinstance(key, str):
+        return None
+    base = key[:-4] if key.endswith("Path") else key
+    for suffix, op in _OPS:
+        if base.endswith(suffix) and base[: -len(suffix)] in _COMPARED:
+            shown = str(value) if key.endswith("Path") else json.dumps(value, default=str)
+            return f"{var} {op} {shown}"
+    return None
 
 
 # --- small helpers ---------------------------------------------------------------------------

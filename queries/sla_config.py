@@ -182,32 +182,17 @@ class _Validator:
         if "success_objective" in body:
             out["success"] = self.fraction(body["success_objective"], f"{path}.success_objective")
         if "latency" in body:
-            lat = self.mapping(body["latency"], f"{path}.latency", _LAT_KEYS)
-            if "threshold_s" in lat:
-                out["latency_threshold_s"] = self.positive(lat["threshold_s"], f"{path}.latency.threshold_s")
-            if "objective" in lat:
-                out["latency_objective"] = self.fraction(lat["objective"], f"{path}.latency.objective")
-            if "p95_max_s" in lat:
-                out["latency_p95_max_s"] = self.positive(lat["p95_max_s"], f"{path}.latency.p95_max_s")
+            out.update(self.latency(body["latency"], f"{path}.latency"))
         if "window" in body:
-            if body["window"] not in WINDOWS:
-                self.fail(
-                    f"{path}.window", f"{body['window']!r} is not a window; allowed: {', '.join(WINDOWS)}"
-                )
-            out["window"] = body["window"]
+            out["window"] = self.window(body["window"], f"{path}.window")
         if "min_executions" in body:
-            n = body["min_executions"]
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                self.fail(f"{path}.min_executions", f"expected a whole number >= 1, got {n!r}")
-            out["min_executions"] = n
+            out["min_executions"] = self.whole(body["min_executions"], f"{path}.min_executions")
         if "warning_budget_remaining" in body:
             out["warning_budget_remaining"] = self.fraction(
                 body["warning_budget_remaining"], f"{path}.warning_budget_remaining"
             )
         if "owner" in body:
-            if not isinstance(body["owner"], str) or not body["owner"].strip():
-                self.fail(f"{path}.owner", f"expected a non-empty string, got {_kind(body['owner'])}")
-            out["owner"] = body["owner"]
+            out["owner"] = self.text(body["owner"], f"{path}.owner")
         if "exclusions" in body:
             items = body["exclusions"]
             if not isinstance(items, list):
@@ -215,6 +200,32 @@ class _Validator:
             for i, item in enumerate(items):
                 exclusions.append(self.exclusion(item, f"{path}.exclusions[{i}]", domain, machine))
         return out
+
+    def latency(self, body: Any, path: str) -> dict[str, Any]:
+        lat = self.mapping(body, path, _LAT_KEYS)
+        out: dict[str, Any] = {}
+        if "threshold_s" in lat:
+            out["latency_threshold_s"] = self.positive(lat["threshold_s"], f"{path}.threshold_s")
+        if "objective" in lat:
+            out["latency_objective"] = self.fraction(lat["objective"], f"{path}.objective")
+        if "p95_max_s" in lat:
+            out["latency_p95_max_s"] = self.positive(lat["p95_max_s"], f"{path}.p95_max_s")
+        return out
+
+    def window(self, value: Any, path: str) -> str:
+        if value not in WINDOWS:
+            self.fail(path, f"{value!r} is not a window; allowed: {', '.join(WINDOWS)}")
+        return str(value)
+
+    def whole(self, n: Any, path: str) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            self.fail(path, f"expected a whole number >= 1, got {n!r}")
+        return int(n)
+
+    def text(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, f"expected a non-empty string, got {_kind(value)}")
+        return str(value)
 
     def exclusion(self, item: Any, path: str, domain: str | None, machine: str | None) -> Exclusion:
         item = self.mapping(item, path, _EXCL_KEYS)
