@@ -20,28 +20,30 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-browser: ## Install Debian's chromium and chromium-driver for the browser tests
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+browser: ## Install Debian's chromium for the browser tests (Playwright drives it; no driver needed)
+	@if command -v chromium >/dev/null 2>&1; then \
 		echo "chromium: $$(chromium --version 2>/dev/null)"; \
 	else \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 
-test: install browser ## Run the whole suite (unit, integration against moto, AppTest, headless Chromium)
+test: install browser lint ## Lint, then the whole suite (unit, integration against moto, AppTest, headless Chromium)
 	$(BIN)/python -m pytest
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
-lint: install ## ruff
+lint: install ## ruff check, ruff format --check, mypy (lake, queries, collectors, stepscope)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 demo: install ## Build the demo lake in $(LAKE) if it is missing
 	@if [ -f "$(LAKE)/_stepscope.json" ]; then echo "demo lake: $(LAKE) (exists)"; \
-	else $(BIN)/python -m collectors demo --lake $(LAKE); fi
+	else $(BIN)/stepscope demo --lake $(LAKE); fi
 
 run: demo ## Install, build the demo lake if missing, and serve the dashboard
-	STEPSCOPE_LAKE=$(abspath $(LAKE)) $(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+	$(BIN)/stepscope serve --lake $(abspath $(LAKE)) --port $(PORT)
 
 BENCH_LAKE ?= /tmp/stepscope-bench-lake
 BENCH_EXECUTIONS ?= 10000000

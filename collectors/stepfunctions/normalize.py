@@ -29,10 +29,10 @@ import hashlib
 import json
 import json.encoder
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from lake.layout import utc_date
 
@@ -167,7 +167,7 @@ def _model() -> Any:
 
 
 @functools.cache
-def _event_specs() -> dict[str, tuple[str | None, frozenset[str], str | None]]:
+def _event_specs() -> dict[str, tuple[str | None, frozenset[str], str]]:
     strip = stripped_members()
     return {
         t: (key, strip.get(key, frozenset()) if key else frozenset(), _NAME_FIELD.get(key or "", "name"))
@@ -225,7 +225,7 @@ def event_rows(
 def _event_rows(events: Sequence[Mapping], arn: str, include_payloads: bool, tail: dict | None) -> list[dict]:
     specs = _event_specs()
     all_stripped = _all_stripped()
-    rows = []
+    rows: list[dict] = []
     append = rows.append
     for ev in events:
         t = ev["type"]
@@ -343,12 +343,43 @@ class _Replay:
 
 
 class _Replayer:
-    def __init__(self, branch_index: Mapping[tuple[str, str], int], fail_info: Mapping[str, tuple]):
+    """One history's replay: the state it builds up, and a handler per event kind (see `_DISPATCH`)."""
+
+    # slots: the handlers read this state on every event
+    __slots__ = (
+        "branch_index",
+        "fail_info",
+        "open",
+        "top",
+        "visits",
+        "ctx",
+        "openers",
+        "warned",
+        "terminal",
+        "started",
+        "succeeded",
+        "last_end",
+        "redrives",
+        "ts",
+    )
+
+    def __init__(self, branch_index: Mapping[tuple[str, str | None], int], fail_info: Mapping[str, tuple]):
         self.branch_index = branch_index
         self.fail_info = fail_info
-        self.open: dict[int, _Visit] = {}
+        self.open: dict[int, _Visit] = {}  # entered event id → visit not ended yet
+        self.top = _Scope(None, None)
+        self.visits: list[_Visit] = []
+        self.ctx: dict[int, _Visit | None] = {}  # event id → the visit it belongs to
+        self.openers: dict[int, Any] = {}  # MapIterationStarted → its scope; ParallelStateStarted → the visit
+        self.warned: set[str] = set()
+        self.terminal: Mapping | None = None
+        self.started: Mapping | None = None
+        self.succeeded: Mapping | None = None
+        self.last_end: Mapping | None = None
+        self.redrives = 0
+        self.ts: datetime | None = None  # time of the last event seen
 
-    def close(self, v: _Visit, term: str, ts: datetime) -> None:
+    def close(self, v: _Visit, term: str, ts: datetime | None) -> None:
         """End a visit that did not exit; `term` says why (scope, FAILED, TIMED_OUT, ABORTED, ...)."""
         if not v.open:
             return
@@ -374,174 +405,33 @@ class _Replayer:
         for s in v.children:
             self.close_scope(s, term, ts)
 
-    def close_scope(self, scope: _Scope, term: str, ts: datetime) -> None:
+    def close_scope(self, scope: _Scope, term: str, ts: datetime | None) -> None:
         for v in scope.visits:
             if v.open:
                 self.close(v, term, ts)
 
     def run(self, events: Iterable[Mapping], execution_status: str | None) -> _Replay:
-        top = _Scope(None, None)
-        visits: list[_Visit] = []
-        ctx: dict[int, _Visit | None] = {}  # event id → the visit it belongs to
-        openers: dict[int, Any] = {}  # MapIterationStarted → its scope; ParallelStateStarted → the visit
-        warned: set[str] = set()
-        kinds = EVENT_KINDS
-        open_ = self.open
-        terminal = started = succeeded = last_end = None
-        redrives = 0
-        ts = None
+        """Replay `events` (ascending ids) through the handlers, then settle what is still open."""
+        dispatch = _DISPATCH
+        unknown = _UNKNOWN
+        ts = self.ts
         for ev in events:
             t = ev["type"]
             eid = ev["id"]
             p = ev.get("previousEventId") or 0
             ts = ev["timestamp"]
-            spec = kinds.get(t)
-            if spec is None:
-                if t not in warned:
-                    warned.add(t)
-                    log.warning("unknown history event type %r: kept as an event, ignored for state runs", t)
-                ctx[eid] = ctx.get(p)
-                continue
-            kind, vtype = spec
-            if kind == ENTERED:
-                d = ev.get("stateEnteredEventDetails") or {}
-                name = d.get("name") or "?"
-                opener = openers.get(p)
-                if opener is None:
-                    pv = ctx.get(p)
-                    if pv is None:
-                        scope = top
-                    else:
-                        scope = pv.scope
-                        if pv.exited_id == p:
-                            pv.next_state = name
-                elif type(opener) is _Scope:
-                    scope = opener
-                else:  # first state of a Parallel branch
-                    sub = opener.sub
-                    scope = sub.get(name)
-                    if scope is None:
-                        idx = self.branch_index.get((opener.name, name), len(sub))
-                        scope = sub[name] = _Scope(opener, idx)
-                        opener.children.append(scope)
-                v = _Visit(name, vtype, scope, eid, ts)
-                scope.visits.append(v)
-                visits.append(v)
-                open_[eid] = v
-                ctx[eid] = v
-            elif kind == EXITED:
-                name = (ev.get("stateExitedEventDetails") or {}).get("name")
-                v = _climb(ctx.get(p), vtype, name)
-                if v is None:  # nothing to attach to: keep the chain going through this event
-                    ctx[eid] = ctx.get(p)
-                    continue
-                ctx[eid] = v
-                v.exited_id = eid
-                v.ended_time = ts
-                v.status = "CAUGHT" if v.pending else "SUCCEEDED"
-                v.open = False
-                del open_[v.entered_id]
-                for s in v.children:
-                    self.close_scope(s, "scope", ts)
-            elif kind == SCHEDULED:
-                v = ctx.get(p)
-                if v is None or not v.open or v.type != "Task":
-                    v = _climb(v, "Task")
-                ctx[eid] = v
-                if v is not None:
-                    v.attempts += 1
-                    v.pending = False
-                    if v.resource is None:
-                        if t == "TaskScheduled":
-                            d = ev.get("taskScheduledEventDetails") or {}
-                            v.resource = f"{d.get('resourceType')}:{d.get('resource')}"
-                        else:
-                            d = ev.get(_detail_key(t)) or {}
-                            v.resource = d.get("resource")
-            elif kind == FAILED or kind == TIMED_OUT_EV:
-                pv = ctx.get(p)
-                v = pv if pv is not None and pv.open and vtype in (None, pv.type) else _climb(pv, vtype)
-                if v is None:  # nothing to attach to: keep the chain going through this event
-                    ctx[eid] = ctx.get(p)
-                    continue
-                ctx[eid] = v
-                d = ev.get(_detail_key(t))
-                if d:
-                    v.error = d.get("error")
-                    v.cause = d.get("cause")
-                v.pending = True
-                v.timeout = kind == TIMED_OUT_EV
-                if vtype == "Map" or vtype == "Parallel":
-                    if pv is not None and pv is not v:
-                        v.failed_child = pv
-                    for s in v.children:
-                        self.close_scope(s, "scope", ts)
-            elif kind == SUCCEEDED_EV or kind == ABORTED_EV or kind == CONTAINER_STARTED:
-                pv = ctx.get(p)
-                v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
-                if v is None:  # nothing to attach to: keep the chain going through this event
-                    ctx[eid] = ctx.get(p)
-                    continue
-                ctx[eid] = v
-                if kind == ABORTED_EV:
-                    v.aborted = True
-                    for s in v.children:
-                        self.close_scope(s, "ABORTED", ts)
-                elif kind == SUCCEEDED_EV:
-                    v.pending = False
-                else:  # a new attempt of a Map or Parallel state
-                    v.attempts += 1
-                    v.pending = False
-                    v.sub = {}
-                    if not v.children:
-                        v.children = []
-                    if vtype == "Parallel":
-                        openers[eid] = v
-            elif kind == ITERATION_STARTED or kind == ITERATION_ENDED:
-                d = ev.get(_detail_key(t)) or {}
-                pv = ctx.get(p)
-                v = _climb(pv, "Map", d.get("name"))
-                if v is None:  # nothing to attach to: keep the chain going through this event
-                    ctx[eid] = ctx.get(p)
-                    continue
-                ctx[eid] = v
-                idx = d.get("index")
-                if kind == ITERATION_STARTED:
-                    scope = _Scope(v, idx)
-                    if v.sub is None:  # no MapStateStarted seen
-                        v.sub, v.children = {}, []
-                    v.sub[idx] = scope
-                    v.children.append(scope)
-                    openers[eid] = scope
-                else:
-                    if t == "MapIterationFailed" and pv is not None and pv is not v:
-                        v.failed_child = pv
-                    scope = v.sub.get(idx) if v.sub is not None else None
-                    if scope is not None:
-                        self.close_scope(scope, "ABORTED" if t == "MapIterationAborted" else "scope", ts)
-            elif kind == INFO:
-                ctx[eid] = ctx.get(p)
-            elif kind == EXECUTION_ENDED:
-                last_end = ev
-                status = _EXECUTION_END_STATUS[t]
-                if t == "ExecutionSucceeded":
-                    succeeded = ev.get("executionSucceededEventDetails")
-                else:
-                    terminal = ev
-                    d = ev.get(_detail_key(t)) or {}
-                    self._mark_path(ctx.get(p), d.get("error"), d.get("cause"))
-                for v in list(open_.values()):
-                    self.close(v, status, ts)
-            elif kind == EXECUTION_STARTED:
-                started = ev.get("executionStartedEventDetails")
-            elif kind == EXECUTION_REDRIVEN:
-                redrives = max(
-                    redrives + 1, (ev.get("executionRedrivenEventDetails") or {}).get("redriveCount") or 0
-                )
-        if open_:
+            handler, vtype = dispatch.get(t, unknown)
+            handler(self, ev, t, eid, p, ts, vtype)
+        self.ts = ts
+        return self._finish(execution_status)
+
+    def _finish(self, execution_status: str | None) -> _Replay:
+        """Close visits the history left open, then fill in errors known only from elsewhere."""
+        visits = self.visits
+        if self.open:
             term = _END_OF_HISTORY.get(execution_status or "RUNNING", "RUNNING")
-            for v in list(open_.values()):
-                self.close(v, term, ts)
+            for v in list(self.open.values()):
+                self.close(v, term, self.ts)
         if self.fail_info:
             for v in visits:
                 if v.type == "Fail" and v.error is None and v.name in self.fail_info:
@@ -551,7 +441,227 @@ class _Replayer:
         for v in reversed(visits):
             if v.error is None and v.failed_child is not None:
                 v.error, v.cause = v.failed_child.error, v.failed_child.cause
-        return _Replay(visits, terminal, started, succeeded, redrives, last_end)
+        return _Replay(visits, self.terminal, self.started, self.succeeded, self.redrives, self.last_end)
+
+    # Handlers: (event, its type, id, previous id or 0, timestamp, type of the visit it belongs to).
+
+    def _on_unknown(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: None) -> None:
+        """Type not in EVENT_KINDS: warn once per replay, pass the event's visit through."""
+        if t not in self.warned:
+            self.warned.add(t)
+            log.warning("unknown history event type %r: kept as an event, ignored for state runs", t)
+        ctx = self.ctx
+        ctx[eid] = ctx.get(p)
+
+    def _on_info(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """Started/submitted events: no effect but passing the event's visit through."""
+        ctx = self.ctx
+        ctx[eid] = ctx.get(p)
+
+    def _on_entered(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str) -> None:
+        """*StateEntered: open a visit in the scope of the event it follows."""
+        ctx = self.ctx
+        d = ev.get("stateEnteredEventDetails") or {}
+        name = d.get("name") or "?"
+        opener = self.openers.get(p)
+        if opener is None:
+            pv = ctx.get(p)
+            if pv is None:
+                scope = self.top
+            else:
+                scope = pv.scope
+                if pv.exited_id == p:
+                    pv.next_state = name
+        elif type(opener) is _Scope:
+            scope = opener
+        else:  # first state of a Parallel branch
+            sub = opener.sub
+            scope = sub.get(name)
+            if scope is None:
+                idx = self.branch_index.get((opener.name, name), len(sub))
+                scope = sub[name] = _Scope(opener, idx)
+                opener.children.append(scope)
+        v = _Visit(name, vtype, scope, eid, ts)
+        scope.visits.append(v)
+        self.visits.append(v)
+        self.open[eid] = v
+        ctx[eid] = v
+
+    def _on_exited(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """*StateExited: the visit ends, SUCCEEDED or CAUGHT; what it enclosed ends with it."""
+        ctx = self.ctx
+        name = (ev.get("stateExitedEventDetails") or {}).get("name")
+        v = _climb(ctx.get(p), vtype, name)
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        v.exited_id = eid
+        v.ended_time = ts
+        v.status = "CAUGHT" if v.pending else "SUCCEEDED"
+        v.open = False
+        del self.open[v.entered_id]
+        for s in v.children:
+            self.close_scope(s, "scope", ts)
+
+    def _on_scheduled(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """Task/Lambda/Activity scheduled: a new attempt of the Task; the first one names the resource."""
+        ctx = self.ctx
+        v = ctx.get(p)
+        if v is None or not v.open or v.type != "Task":
+            v = _climb(v, "Task")
+        ctx[eid] = v
+        if v is not None:
+            v.attempts += 1
+            v.pending = False
+            if v.resource is None:
+                if t == "TaskScheduled":
+                    d = ev.get("taskScheduledEventDetails") or {}
+                    v.resource = f"{d.get('resourceType')}:{d.get('resource')}"
+                else:
+                    d = ev.get(_detail_key(t)) or {}
+                    v.resource = d.get("resource")
+
+    def _on_failed(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """*Failed: the current attempt failed."""
+        self._attempt_failed(ev, t, eid, p, ts, vtype, False)
+
+    def _on_timed_out(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """*TimedOut: the current attempt timed out."""
+        self._attempt_failed(ev, t, eid, p, ts, vtype, True)
+
+    def _attempt_failed(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None, timeout: bool
+    ) -> None:
+        """Record a failed attempt (error, cause); a failed Map/Parallel also ends what it enclosed."""
+        ctx = self.ctx
+        pv = ctx.get(p)
+        v = pv if pv is not None and pv.open and vtype in (None, pv.type) else _climb(pv, vtype)
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        d = ev.get(_detail_key(t))
+        if d:
+            v.error = d.get("error")
+            v.cause = d.get("cause")
+        v.pending = True
+        v.timeout = timeout
+        if vtype == "Map" or vtype == "Parallel":
+            if pv is not None and pv is not v:
+                v.failed_child = pv
+            for s in v.children:
+                self.close_scope(s, "scope", ts)
+
+    def _on_succeeded(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """*Succeeded (task, Map, Parallel): the last attempt did not fail."""
+        ctx = self.ctx
+        pv = ctx.get(p)
+        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        v.pending = False
+
+    def _on_aborted(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
+        """*Aborted: the visit and everything it enclosed were aborted."""
+        ctx = self.ctx
+        pv = ctx.get(p)
+        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        v.aborted = True
+        for s in v.children:
+            self.close_scope(s, "ABORTED", ts)
+
+    def _on_container_started(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """MapStateStarted/ParallelStateStarted: a new attempt of a Map or Parallel state."""
+        ctx = self.ctx
+        pv = ctx.get(p)
+        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        v.attempts += 1
+        v.pending = False
+        v.sub = {}
+        if not v.children:
+            v.children = []
+        if vtype == "Parallel":
+            self.openers[eid] = v
+
+    def _on_iteration_started(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """MapIterationStarted: open the iteration's scope in its Map visit."""
+        ctx = self.ctx
+        d = ev.get(_detail_key(t)) or {}
+        v = _climb(ctx.get(p), "Map", d.get("name"))
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        idx = d.get("index")
+        scope = _Scope(v, idx)
+        if v.sub is None:  # no MapStateStarted seen
+            v.sub, v.children = {}, []
+        v.sub[idx] = scope
+        cast(list, v.children).append(scope)  # a list from here on: set just above or by MapStateStarted
+        self.openers[eid] = scope
+
+    def _on_iteration_ended(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """MapIteration{Succeeded,Failed,Aborted}: end what is still open in the iteration."""
+        ctx = self.ctx
+        d = ev.get(_detail_key(t)) or {}
+        pv = ctx.get(p)
+        v = _climb(pv, "Map", d.get("name"))
+        if v is None:  # nothing to attach to: keep the chain going through this event
+            ctx[eid] = ctx.get(p)
+            return
+        ctx[eid] = v
+        idx = d.get("index")
+        if t == "MapIterationFailed" and pv is not None and pv is not v:
+            v.failed_child = pv
+        scope = v.sub.get(idx) if v.sub is not None else None
+        if scope is not None:
+            self.close_scope(scope, "ABORTED" if t == "MapIterationAborted" else "scope", ts)
+
+    def _on_execution_ended(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """Execution{Succeeded,Failed,TimedOut,Aborted}: every open visit ends with the execution."""
+        self.last_end = ev
+        status = _EXECUTION_END_STATUS[t]
+        if t == "ExecutionSucceeded":
+            self.succeeded = ev.get("executionSucceededEventDetails")
+        else:
+            self.terminal = ev
+            d = ev.get(_detail_key(t)) or {}
+            self._mark_path(self.ctx.get(p), d.get("error"), d.get("cause"))
+        for v in list(self.open.values()):
+            self.close(v, status, ts)
+
+    def _on_execution_started(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """ExecutionStarted: keep its details (input, version and alias ARNs)."""
+        self.started = ev.get("executionStartedEventDetails")
+
+    def _on_execution_redriven(
+        self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
+    ) -> None:
+        """ExecutionRedriven: count the redrive (the event's own count wins when higher)."""
+        self.redrives = max(
+            self.redrives + 1, (ev.get("executionRedrivenEventDetails") or {}).get("redriveCount") or 0
+        )
 
     @staticmethod
     def _mark_path(v: _Visit | None, error: str | None, cause: str | None) -> None:
@@ -569,6 +679,33 @@ class _Replayer:
             x.on_path = True
             if x.error is None:
                 x.error, x.cause = error, cause
+
+
+# Handler signature: (replayer, event, type, id, previous id or 0, timestamp, type of the visit it belongs to).
+_Handler = Callable[[_Replayer, Mapping, str, int, int, datetime, Any], None]
+
+_HANDLERS: dict[int, _Handler] = {
+    ENTERED: _Replayer._on_entered,
+    EXITED: _Replayer._on_exited,
+    SCHEDULED: _Replayer._on_scheduled,
+    FAILED: _Replayer._on_failed,
+    TIMED_OUT_EV: _Replayer._on_timed_out,
+    SUCCEEDED_EV: _Replayer._on_succeeded,
+    ABORTED_EV: _Replayer._on_aborted,
+    CONTAINER_STARTED: _Replayer._on_container_started,
+    ITERATION_STARTED: _Replayer._on_iteration_started,
+    ITERATION_ENDED: _Replayer._on_iteration_ended,
+    INFO: _Replayer._on_info,
+    EXECUTION_STARTED: _Replayer._on_execution_started,
+    EXECUTION_ENDED: _Replayer._on_execution_ended,
+    EXECUTION_REDRIVEN: _Replayer._on_execution_redriven,
+}
+# Keyed by event type so that one lookup per event gives both the handler and the visit type; plain
+# functions called with the replayer, so nothing is bound per replay or per event.
+_DISPATCH: dict[str, tuple[_Handler, str | None]] = {
+    t: (_HANDLERS[kind], vtype) for t, (kind, vtype) in EVENT_KINDS.items()
+}
+_UNKNOWN: tuple[_Handler, str | None] = (_Replayer._on_unknown, None)
 
 
 # Status of visits still open when a history ends without a terminal event (e.g. a truncated
@@ -600,9 +737,9 @@ def _definition_index_text(text: str) -> tuple[dict, dict]:
     return _definition_index(parsed)
 
 
-def _definition_index(definition: Any) -> tuple[dict[tuple[str, str], int], dict[str, tuple]]:
+def _definition_index(definition: Any) -> tuple[dict[tuple[str, str | None], int], dict[str, tuple]]:
     """(Parallel state, first state of a branch) → branch index, and Fail state → (Error, Cause)."""
-    branches: dict[tuple[str, str], int] = {}
+    branches: dict[tuple[str, str | None], int] = {}
     fails: dict[str, tuple] = {}
     stack = [definition]
     while stack:
@@ -671,7 +808,7 @@ def _ascending(events: Sequence[Mapping]) -> Sequence[Mapping]:
     return events
 
 
-def _state_run_rows(r: _Replay, arn: str, sm_arn: str, tail: dict | None) -> list[dict]:
+def _state_run_rows(r: _Replay, arn: str, sm_arn: str | None, tail: dict | None) -> list[dict]:
     rows = []
     for v in r.visits:
         parent = v.scope.parent
@@ -753,6 +890,24 @@ def trace_root(trace_header: str | None) -> str | None:
     return None
 
 
+def _failure(execution: Mapping, status: str | None, r: _Replay) -> tuple[str | None, str | None, str | None]:
+    """(error, cause, failed state) of an execution: from its record, else from its history."""
+    error, cause = execution.get("error"), execution.get("cause")
+    if error is None and cause is None and status in ("FAILED", "TIMED_OUT", "ABORTED") and r.terminal:
+        d = r.terminal.get(_detail_key(r.terminal["type"])) or {}
+        error, cause = d.get("error"), d.get("cause")
+    if status == "TIMED_OUT" and error is None:
+        error = "States.Timeout"
+    failed_state = None
+    if status not in ("SUCCEEDED", "RUNNING", None):
+        # the last top-level visit that did not end well
+        for v in reversed(r.visits):
+            if v.scope.parent is None and v.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+                failed_state = v.name
+                break
+    return error, cause, failed_state
+
+
 def normalize_execution(
     execution: Mapping,
     events: Sequence[Mapping],
@@ -794,18 +949,7 @@ def normalize_execution(
     stop = execution.get("stopDate")
     if stop is None and status != "RUNNING" and r.last_end is not None:
         stop = r.last_end["timestamp"]
-    error, cause = execution.get("error"), execution.get("cause")
-    if error is None and cause is None and status in ("FAILED", "TIMED_OUT", "ABORTED") and r.terminal:
-        d = r.terminal.get(_detail_key(r.terminal["type"])) or {}
-        error, cause = d.get("error"), d.get("cause")
-    if status == "TIMED_OUT" and error is None:
-        error = "States.Timeout"
-    failed_state = None
-    if status not in ("SUCCEEDED", "RUNNING", None):
-        for v in reversed(r.visits):
-            if v.scope.parent is None and v.status in ("FAILED", "TIMED_OUT", "ABORTED"):
-                failed_state = v.name
-                break
+    error, cause, failed_state = _failure(execution, status, r)
 
     started = r.started or {}
     if "input" in execution or "inputDetails" in execution:
