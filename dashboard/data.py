@@ -72,6 +72,30 @@ def slas_problem() -> str | None:
     return None
 
 
+def slas_warnings() -> list[str]:
+    """Parts of a valid SLA file that have no effect on this lake, one plain message each: keys naming no
+    domain or state machine of the lake (with a "did you mean"), and machine latency objectives left
+    without a threshold under a `latency: none` domain. [] when the file is invalid (see slas_problem).
+
+    Built from the cached catalogue (`state_machines`, `domains`): no query of its own."""
+    try:
+        cfg = slas()
+    except SlaConfigError:
+        return []
+    if not cfg.domains and not cfg.machine_overrides:
+        return []
+    machines = state_machines()
+    rows = [
+        (arn, name, dom if isinstance(dom, str) else None)  # a machine without a domain: NaN → None
+        for arn, name, dom in zip(
+            machines["state_machine_arn"], machines["name"], machines["domain"], strict=True
+        )
+    ]
+    known = set(domains()["domain"].dropna()) | set(machines["domain"].dropna())
+    unknown = sla_config.unknown_keys(cfg, known, [(arn, name) for arn, name, _ in rows])
+    return unknown + sla_config.latency_gaps(cfg, rows)
+
+
 @dataclass(frozen=True)
 class LakeStatus:
     """What the lake holds, enough to decide between the pages and the 'no data yet' page.
@@ -162,7 +186,10 @@ def domains() -> pd.DataFrame:
 
 # -- SLA -------------------------------------------------------------------------------------------
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def sla_report(start: datetime, end: datetime, by: str = "domain", domain: str | None = None) -> pd.DataFrame:
+def sla_report(
+    start: datetime | None, end: datetime, by: str = "domain", domain: str | None = None
+) -> pd.DataFrame:
+    """The SLA report over [start, end), or, without a start, each key over its own objective's window."""
     return _q().sla_report(slas(), start, end, by=by, domain=domain)
 
 
@@ -280,3 +307,12 @@ def audit_export(domain: str, start: datetime, end: datetime, file_name: str) ->
 @st.cache_data(ttl=STATUS_TTL_S, show_spinner=False)
 def collection_health(now: datetime) -> pd.DataFrame:
     return _q().collection_health(now)
+
+
+# -- versions --------------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def version_figures(
+    machine_arn: str | None, start: datetime, end: datetime, domain: str | None, by_day: bool = False
+) -> pd.DataFrame:
+    """Per version and alias of a machine (None: every machine of the domain); `by_day`: p95 per day."""
+    return _q().version_figures(machine_arn, start, end, domain=domain, by_day=by_day)

@@ -56,6 +56,21 @@ def window(period: str, anchor: datetime | None) -> tuple[datetime, datetime]:
     return end - PERIODS.get(period, PERIODS[DEFAULT_PERIOD]), end
 
 
+def period_words(period: str) -> str:
+    """'7d' → '7 days', '24h' → '24 hours' (for labels: which period a figure covers)."""
+    n, unit = period[:-1], {"h": "hours", "d": "days"}.get(period[-1:], "")
+    return f"{n} {unit}".strip()
+
+
+def window_words(row: Mapping[str, object]) -> str:
+    """Which window an SLA verdict covers, from a report row: 'the 30-day window to 20 Nov 00:00 UTC'."""
+    end = row.get("period_end")
+    when = f" to {end:%d %b %H:%M} UTC" if isinstance(end, datetime) else ""
+    window = str(row.get("window") or "")
+    name = "the calendar month" if window == "calendar_month" else f"the {window[:-1]}-day window"
+    return f"{name}{when}"
+
+
 def previous_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The period of the same length just before [start, end)."""
     return start - (end - start), start

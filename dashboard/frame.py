@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from dashboard import data
 from dashboard.components import palette
 
 
-def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
-    """Title the page; stop with a friendly explanation when there is nothing to show yet."""
+def open_page(title: str, caption: str | None = None, needs_slas: bool = False) -> data.LakeStatus:
+    """Title the page; stop with a friendly explanation when there is nothing to show yet.
+
+    An SLA file that cannot be used is shown on every page; it stops only the pages that show SLA
+    figures (`needs_slas`), the others go on without it. Parts of a valid file that match nothing in
+    the lake are shown as a warning.
+    """
     st.title(title)
     status = data.lake_status()
     if not status.ready:
         no_data(status)
         st.stop()
-    problem = data.slas_problem()
-    if problem:
-        st.error(f"The SLA configuration is not valid, so SLA figures cannot be computed.\n\n{problem}")
-        st.stop()
+    sla_banner(needs_slas)
     if status.demo:
         st.info(
             "**Simulated demo data.** Everything on this page comes from a simulated account "
@@ -28,6 +32,40 @@ def open_page(title: str, caption: str | None = None) -> data.LakeStatus:
     if caption:
         st.caption(caption)
     return status
+
+
+def sla_banner(needs_slas: bool) -> None:
+    """The SLA file's error (stopping the page when it needs SLA figures) or its warnings.
+
+    The messages quote the file (its keys, its lines): they are shown as text, never as markup."""
+    problem = data.slas_problem()
+    if problem:
+        rest = "" if needs_slas else " The rest of this page does not depend on it and is shown as usual."
+        st.error(
+            f"The SLA configuration is not valid, so SLA figures cannot be computed.{rest}\n\n"
+            f"SLA file: {_code_span(data.slas_path() or '')}",
+            icon=":material/rule:",
+        )
+        st.text(problem)
+        if needs_slas:
+            st.stop()
+        return
+    warnings = data.slas_warnings()
+    if warnings:
+        st.warning(
+            f"{len(warnings)} part(s) of the SLA file {_code_span(data.slas_path() or '')} have no effect on "
+            "this lake (a misspelt key?):",
+            icon=":material/rule:",
+        )
+        st.text("\n".join(warnings))
+
+
+def _code_span(text: str) -> str:
+    """`text` as a Markdown code span, shown literally whatever backticks it holds."""
+    ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (ticks + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def no_data(status: data.LakeStatus) -> None:

@@ -52,15 +52,6 @@ TS_COLUMNS = (
 )
 
 
-_ZERO_COLUMNS = (
-    "executions",
-    "succeeded",
-    "failed",
-    "first_attempt_succeeded",
-    "redriven",
-    "within_threshold",
-    "excluded",
-)
 REPORT_COLUMNS = [
     "key",
     "domain",
@@ -94,6 +85,7 @@ REPORT_COLUMNS = [
     "latency_budget_total",
     "latency_budget_consumed",
     "latency_budget_remaining",
+    "p95_breaches",
     "status",
     "owner",
 ]
@@ -302,26 +294,18 @@ class Queries:
         return self._df("state_machines", domain=domain)
 
     # -- SLA -------------------------------------------------------------------------------------
-    def _objectives(
-        self, config: SlaConfig, by: str, domain: str | None
-    ) -> tuple[dict[str, Objective], pd.DataFrame]:
-        """Objective per report key (domain name or machine ARN) for every key the lake knows."""
-        machines = pd.DataFrame(
+    def _machines(self, domain: str | None) -> pd.DataFrame:
+        """[state_machine_arn, name, domain] of every machine the lake knows (of one domain)."""
+        return pd.DataFrame(
             self._run("machine_names", domain=domain).fetchall(),
             columns=["state_machine_arn", "name", "domain"],
         )
-        if by == "domain":
-            keys = set(machines["domain"].dropna()) | set(config.domains)
-            if domain is not None:
-                keys = {domain}
-            return {k: config.for_domain(k) for k in keys}, machines
-        return {
-            arn: config.for_machine(arn, name, dom)
-            for arn, name, dom in machines[["state_machine_arn", "name", "domain"]].itertuples(index=False)
-        }, machines
 
-    def _sla_counts(self, params: dict[str, Any], files: dict[str, Any]) -> list[dict[str, Any]]:
-        """The sla_report counts: the days taken whole from their runs (sla_runs), the edge rows from SQL."""
+    def _machine_counts(
+        self, params: dict[str, Any], files: dict[str, Any]
+    ) -> dict[str, sla_runs.MachineCounts]:
+        """Per state machine, the SLA counts: the days taken whole from their runs (sla_runs), the edge rows
+        from SQL."""
         whole = files["whole_files"] if files["whole_domains"] else []
         read = sla_runs.read_whole_days(self._con.cursor(), whole)
         if read is None:
@@ -330,20 +314,11 @@ class Queries:
                 f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to rewrite them"
             )
         # The edge rows only: the whole days are counted from their runs, so sla_rows gets none of them.
+        edge_files = {**files, "whole_files": [self.source.empty_file("sla_facts")]}
         edge = self._con.cursor().sql(
-            load_sql("sla_edge_rows"),
-            params=self._bind(
-                "sla_edge_rows", **params, **{**files, "whole_files": [self.source.empty_file("sla_facts")]}
-            ),
+            load_sql("sla_edge_rows"), params=self._bind("sla_edge_rows", **params, **edge_files)
         )
-        default = params["thr_default_ms"]
-        thresholds = {
-            k: default if ms is None else ms
-            for k, ms in zip(params["thr_keys"], params["thr_ms"], strict=True)
-        }
-        return sla_runs.counts(
-            params["by_machine"], files["whole_domains"], *read, edge.to_arrow_table(), thresholds, default
-        )
+        return sla_runs.machine_counts(files["whole_domains"], *read, edge.to_arrow_table())
 
     def _threshold_params(
         self, objectives: dict[str, Objective], default: Objective, since: dict[str, datetime] | None = None
@@ -378,54 +353,125 @@ class Queries:
         if by not in ("domain", "state_machine"):
             raise ValueError(f"by must be 'domain' or 'state_machine', got {by!r}")
         end_ts = _utc(end, "end") if end is not None else datetime.now(UTC)
-        objectives, machines = self._objectives(config, by, domain)
+        machines = self._machines(domain)
+        known = set(machines["domain"].dropna()) | {d for d, _ in self.lake.partitions("executions")}
+        if domain is not None and domain not in known:
+            raise ValueError(
+                f"no domain called {domain!r} in the lake (domains: {', '.join(sorted(known)) or 'none'})"
+            )
+        objective = {  # every machine's own objective
+            arn: config.for_machine(arn, name, dom)
+            for arn, name, dom in machines[["state_machine_arn", "name", "domain"]].itertuples(index=False)
+        }
+        domains = {domain} if domain is not None else known
+        keys = objective if by == "state_machine" else {d: config.for_domain(d) for d in domains}
         if start is not None:
             start_ts = _utc(start, "start")
-            since = dict.fromkeys(objectives, start_ts)
+            since = dict.fromkeys(keys, start_ts)
         else:
             # Each key over its own objective's window; one read from the earliest start serves all.
-            since = {key: obj.window_start(end_ts) for key, obj in objectives.items()}
+            since = {key: obj.window_start(end_ts) for key, obj in keys.items()}
             start_ts = min(since.values(), default=config.defaults.window_start(end_ts))
-        names = dict(zip(machines["state_machine_arn"], machines["name"], strict=False))
         doms = dict(zip(machines["state_machine_arn"], machines["domain"], strict=False))
         period = _period(start_ts, end_ts)
         exclusions = _exclusion_params(config, period)
-        thresholds = self._threshold_params(objectives, config.defaults, since)
         # The window start days of the keys each domain's partitions hold.
         starts: dict[str | None, set[date]] = {}  # None: a machine without a domain
         for key, ts in since.items():
-            for dom in [key] if by == "domain" else [doms.get(key)]:
-                starts.setdefault(dom, set()).add(ts.astimezone(UTC).date())
+            starts.setdefault(key if by == "domain" else doms.get(key), set()).add(ts.astimezone(UTC).date())
         files = self._sla_files(period, starts, _edge_dates(period, exclusions), domain)
-        params = {"by_machine": by == "state_machine", "domain": domain, **period, **thresholds, **exclusions}
-        rows = self._sla_counts(params, files)
-        # Without a start only keys with an objective are reported (each over its window).
-        records = [
-            {**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts}
-            for r in rows
-            if start is not None or r["key"] in since
-        ]
-        # Keys with an objective but no executions still get a row (INSUFFICIENT_DATA).
-        seen = {r["key"] for r in records}
-        for key in sorted(k for k in objectives if k not in seen):
-            records.append(
+        params = {
+            "by_machine": by == "state_machine",
+            "domain": domain,
+            **period,
+            **exclusions,
+            "since_keys": sorted(since),
+            "since_ts": [since[k] for k in sorted(since)],
+        }
+        counts = self._machine_counts(params, files)
+        for arn, k in counts.items():  # machines seen only in executions
+            objective.setdefault(arn, config.for_machine(arn, k.name, k.domain))
+        rows = (
+            self._machine_rows(counts, objective, since, start is None)
+            if by == "state_machine"
+            else self._domain_rows(counts, objective, keys)
+        )
+        seen = {r["key"] for r in rows}
+        for key in sorted(k for k in keys if k not in seen):  # no executions: INSUFFICIENT_DATA
+            zero = sla_runs.MachineCounts(key if by == "domain" else doms.get(key), key, None)
+            fig = sla.evaluate(sla_runs.figures([zero], _ms(keys[key].latency_threshold_s)), keys[key])
+            rows.append(
                 {
                     "key": key,
-                    "domain": key if by == "domain" else doms.get(key),
+                    "domain": zero.domain,
                     "state_machine_arn": None if by == "domain" else key,
-                    "state_machine_name": None if by == "domain" else names.get(key),
-                    **dict.fromkeys(_ZERO_COLUMNS, 0),
-                    "period_start": since[key],
-                    "period_end": end_ts,
+                    "state_machine_name": None
+                    if by == "domain"
+                    else machines.set_index("state_machine_arn")["name"].get(key),
+                    **sla_runs.figures([zero], None),
+                    **fig,
                 }
             )
-        out = []
-        for r in records:
-            fig = sla.evaluate(r, objectives.get(r["key"], config.defaults))
-            if fig["latency_threshold_ms"] is None:
-                r["within_threshold"] = r["within_threshold_share"] = None
-            out.append({**r, **fig})
+        out = [{**r, "period_start": since.get(r["key"], start_ts), "period_end": end_ts} for r in rows]
         return pd.DataFrame(out, columns=REPORT_COLUMNS).sort_values("key", ignore_index=True)
+
+    @staticmethod
+    def _machine_rows(
+        counts: dict[str, sla_runs.MachineCounts],
+        objective: dict[str, Objective],
+        since: dict[str, datetime],
+        known_only: bool,
+    ) -> list[dict[str, Any]]:
+        """One row per machine, judged against its own objective. Over their own windows (`known_only`),
+        only the machines with an objective are reported."""
+        rows = []
+        for arn, k in counts.items():
+            if known_only and arn not in since:
+                continue
+            obj = objective[arn]
+            c = sla_runs.figures([k], _ms(obj.latency_threshold_s))
+            rows.append(
+                {
+                    "key": arn,
+                    "domain": k.domain,
+                    "state_machine_arn": arn,
+                    "state_machine_name": k.name,
+                    **c,
+                    **sla.evaluate(c, obj),
+                }
+            )
+        return rows
+
+    @staticmethod
+    def _domain_rows(
+        counts: dict[str, sla_runs.MachineCounts],
+        objective: dict[str, Objective],
+        domains: dict[str, Objective],
+    ) -> list[dict[str, Any]]:
+        """One row per domain: each execution judged against its own machine's objective (sla.rollup)."""
+        by_domain: dict[str | None, list[sla_runs.MachineCounts]] = {}
+        for k in counts.values():
+            by_domain.setdefault(k.domain, []).append(k)
+        rows = []
+        for dom, ks in sorted(by_domain.items(), key=lambda x: str(x[0])):
+            if dom not in domains:
+                continue
+            judged = []
+            for k in ks:
+                c = sla_runs.figures([k], _ms(objective[k.arn].latency_threshold_s))
+                judged.append((c, sla.evaluate(c, objective[k.arn])))
+            fig = sla.rollup(judged, domains[dom])
+            rows.append(
+                {
+                    "key": dom,
+                    "domain": dom,
+                    "state_machine_arn": None,
+                    "state_machine_name": None,
+                    **sla_runs.figures(ks, None),
+                    **fig,
+                }
+            )
+        return rows
 
     def sla_attainment_series(
         self,
@@ -484,17 +530,20 @@ class Queries:
         """Error budget left over the SLA window ending at `end`, one point per day.
 
         Columns: ts (end of the day, or `end`), executions, failed (cumulative), budget_total (failures
-        allowed so far), budget_remaining (fraction of the window's budget), ideal_remaining (linear).
-        The budget is (1 - objective) × executions in the whole window up to `end`.
+        allowed so far), budget_remaining (fraction of the window's budget), ideal_remaining (linear over
+        the whole window), window_start, window_end (the whole window, also when it has just begun).
+        The budget is Σ (1 - objective) × executions over the machines of the scope, each with its own
+        objective, in the window up to `end`.
         """
         obj = self._scope_objective(config, domain, state_machine_arn)
         end_ts = _utc(end, "end")
         start_ts = obj.window_start(end_ts)
+        window_end = start_ts + timedelta(seconds=sla.window_seconds(obj, end_ts))
         if state_machine_arn and domain is None:
             domain = self._machine_domain(state_machine_arn)
         period = _period(start_ts, end_ts)
         exclusions = _exclusion_params(config, period)
-        df = self._df(
+        daily = self._df(
             "budget_burndown",
             domain=domain,
             state_machine_arn=state_machine_arn,
@@ -502,12 +551,27 @@ class Queries:
             **exclusions,
             **self._sla_files(period, {}, _edge_dates(period, exclusions), domain),
         )
-        total = int(df["executions"].iloc[-1]) if len(df) else 0
-        allowed = (1 - obj.success) * total
+        allowed = 0.0
+        per_machine = daily.groupby(["state_machine_arn", "state_machine_name", "domain"], as_index=False)
+        for r in per_machine["executions"].sum().itertuples(index=False):
+            obj_m = config.for_machine(str(r.state_machine_arn), str(r.state_machine_name), str(r.domain))
+            allowed += (1 - obj_m.success) * int(r.executions)
+        days = pd.date_range(
+            start_ts.replace(hour=0, minute=0, second=0, microsecond=0), end_ts, freq="D", inclusive="left"
+        )
+        per_day = daily.groupby("day")[["executions", "failed"]].sum().reindex(days, fill_value=0)
+        df = pd.DataFrame(
+            {
+                "ts": [min(d + pd.Timedelta(days=1), pd.Timestamp(end_ts)) for d in days],
+                "executions": per_day["executions"].cumsum().astype("int64").to_numpy(),
+                "failed": per_day["failed"].cumsum().astype("int64").to_numpy(),
+            }
+        )
         df["budget_total"] = allowed
         df["budget_remaining"] = [1 - f / allowed if allowed else None for f in df["failed"]]
-        span = (end_ts - start_ts).total_seconds()
+        span = (window_end - start_ts).total_seconds()
         df["ideal_remaining"] = [1 - (t - start_ts).total_seconds() / span for t in df["ts"]]
+        df["window_start"], df["window_end"] = start_ts, window_end
         return df
 
     def burn_rate_alerts(
@@ -539,7 +603,7 @@ class Queries:
                 if machine is None
                 else config.for_machine(machine, r["state_machine_name"], r["domain"])
             )
-            window_s = (now_ts - obj.window_start(now_ts)).total_seconds()
+            window_s = sla.window_seconds(obj, now_ts)  # the whole window, never the part elapsed
             by_window = {w: (r["executions"][i], r["failed"][i]) for i, w in enumerate(windows)}
             for rule in sla.BURN_RULES:
                 (ln, lf), (sn, sf) = by_window[rule.long_window_s], by_window[rule.short_window_s]
@@ -743,7 +807,12 @@ class Queries:
         from queries import sla_config
 
         config = config or sla_config.default()
-        objectives, _ = self._objectives(config, "state_machine", domain)
+        objectives = {
+            arn: config.for_machine(arn, name, dom)
+            for arn, name, dom in self._machines(domain)[["state_machine_arn", "name", "domain"]].itertuples(
+                index=False
+            )
+        }
         period = _period(start, end)
         return {
             "domain": domain,
@@ -821,6 +890,33 @@ class Queries:
         last_error, lag_s (now - last_collected_at). Empty for a lake never collected from AWS."""
         now_ts = _utc(now, "now") if now is not None else datetime.now(UTC)
         return self._df("collection_health", now=now_ts)
+
+    # -- versions --------------------------------------------------------------------------------
+    def version_figures(
+        self,
+        state_machine_arn: str | None,
+        start: datetime | date,
+        end: datetime | date,
+        domain: str | None = None,
+        by_day: bool = False,
+    ) -> pd.DataFrame:
+        """Per version and alias of one state machine (or, with `state_machine_arn` None, of every
+        machine of `domain`, None = all domains) over executions started in the period, by first start:
+        state_machine_arn, state_machine_name, version_arn, alias_arn, executions (terminal), failed,
+        failure_rate, p50_ms, p95_ms (exact, terminal executions), first_start, last_start (every
+        execution started, running ones too). A null version_arn is the unqualified state machine.
+
+        With `by_day`, the p95 per UTC day and version instead (aliases merged): day, state_machine_arn,
+        version_arn, executions (terminal), p95_ms, by day.
+        """
+        if state_machine_arn and domain is None:
+            domain = self._machine_domain(state_machine_arn)
+        return self._df(
+            "version_daily" if by_day else "version_figures",
+            state_machine_arn=state_machine_arn or None,
+            domain=domain,
+            **_period(start, end),
+        )
 
 
 def _ms(seconds: float | None) -> int | None:

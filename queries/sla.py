@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from queries.sla_config import Objective
@@ -29,6 +30,16 @@ BURN_RULES: tuple[BurnRule, ...] = (
     BurnRule("page", 6 * 3600, 1800, 0.05),
     BurnRule("ticket", 3 * 86400, 6 * 3600, 0.10),
 )
+
+
+def window_seconds(obj: Objective, end: datetime) -> float:
+    """Length of the objective's whole window around `end`: 7, 28 or 30 days, or the days of the
+    calendar month `end` falls in (burn-rate thresholds scale with it, not with the part elapsed)."""
+    if obj.window == "calendar_month":
+        start = obj.window_start(end)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return (following - start).total_seconds()
+    return int(obj.window[:-1]) * 86400.0
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -70,18 +81,59 @@ def evaluate(counts: dict[str, Any], obj: Objective) -> dict[str, Any]:
             latency_budget_consumed=late,
             latency_budget_remaining=budget_remaining(late, n, obj.latency_objective),
         )
-    out["status"] = status(out, n, counts.get("p95_ms"), obj)
+    over = _p95_over(counts.get("p95_ms"), obj) and n >= obj.min_executions
+    out["p95_breaches"] = int(over)
+    out["status"] = status(out, n, over, obj)
     return out
 
 
-def status(fig: dict[str, Any], n: int, p95_ms: float | None, obj: Objective) -> str:
+def _p95_over(p95_ms: float | None, obj: Objective) -> bool:
+    return obj.latency_p95_max_s is not None and p95_ms is not None and p95_ms > obj.latency_p95_max_s * 1000
+
+
+def rollup(machines: list[tuple[dict[str, Any], dict[str, Any]]], obj: Objective) -> dict[str, Any]:
+    """SLA figures of a domain from its machines' (counts, figures), each judged against its own objective.
+
+    The budget is the sum of the machines' budgets, Σ (1 − objective) × executions, so the domain's
+    objective is their execution-weighted mean. Latency counts only the machines with a latency
+    objective, each execution within its own machine's threshold. A p95 ceiling is judged per machine:
+    `p95_breaches` says how many machines break theirs, and any breach is a breach of the domain."""
+    n = sum(int(c["executions"]) for c, _ in machines)
+    failed = sum(int(c["executions"]) - int(c["succeeded"]) for c, _ in machines)
+    allowed = sum(f["budget_total"] for _, f in machines)
+    timed = [(c, f) for c, f in machines if f["latency_budget_total"] is not None]
+    n_timed = sum(int(c["executions"]) for c, _ in timed)
+    late = sum(f["latency_budget_consumed"] for _, f in timed)
+    late_allowed = sum(f["latency_budget_total"] for _, f in timed)
+    thresholds = {f["latency_threshold_ms"] for _, f in timed}
+    out: dict[str, Any] = {
+        "success_objective": 1 - allowed / n if n else obj.success,
+        "latency_threshold_ms": thresholds.pop() if len(thresholds) == 1 else None,  # None: per machine
+        "latency_objective": (1 - late_allowed / n_timed) if n_timed else None,
+        "latency_p95_max_ms": None,
+        "window": obj.window,
+        "min_executions": obj.min_executions,
+        "owner": obj.owner,
+        "attainment": _ratio(n - failed, n),
+        "budget_total": allowed,
+        "budget_consumed": failed,
+        "budget_remaining": 1 - failed / allowed if allowed > 0 else None,
+        "latency_budget_total": late_allowed if timed else None,
+        "latency_budget_consumed": late if timed else None,
+        "latency_budget_remaining": (1 - late / late_allowed) if late_allowed > 0 else None,
+        "within_threshold": (n_timed - late) if timed else None,
+        "within_threshold_share": _ratio(n_timed - late, n_timed) if timed else None,
+        "p95_breaches": sum(f["p95_breaches"] for _, f in machines),
+    }
+    out["status"] = status(out, n, out["p95_breaches"] > 0, obj)
+    return out
+
+
+def status(fig: dict[str, Any], n: int, p95_over: bool, obj: Objective) -> str:
     """OK, WARNING (little budget left), BREACHED (an objective missed) or INSUFFICIENT_DATA."""
     if n < obj.min_executions:
         return INSUFFICIENT_DATA
     remaining = [r for r in (fig["budget_remaining"], fig["latency_budget_remaining"]) if r is not None]
-    p95_over = (
-        obj.latency_p95_max_s is not None and p95_ms is not None and p95_ms > obj.latency_p95_max_s * 1000
-    )
     # A small tolerance: exactly on the objective (e.g. 90 of 100 at 90%) is met, despite float rounding.
     if p95_over or any(r < -1e-9 for r in remaining):
         return BREACHED

@@ -15,17 +15,32 @@
         - {start: 2025-01-04T22:00:00Z, end: 2025-01-05T02:00:00Z, reason: database upgrade}
     domains:
       payments: {success_objective: 99.9%, owner: payments-oncall}
+      customer-care: {latency: none} # latency is not an objective of this domain
     state_machines:                 # keyed by state machine name or ARN
       settle-payments: {latency: {threshold_s: 300}}
+      care-ticket-triage:           # a customer-care machine whose latency is judged after all
+        latency: {threshold_s: 60, objective: 90%}
 
-A state machine's objective is defaults, overridden by its domain's, overridden by its own.
-Any wrong key, type or value raises `SlaConfigError` naming the file, the path and what is allowed.
+A state machine's objective is defaults, overridden by its domain's, overridden by its own, key by key.
+
+Latency follows one more rule. `latency: none` (the word `none`; YAML null is refused) at any scope
+says latency is not an objective there: `Objective.latency_judged` is False and the threshold, the
+objective and the p95 ceiling are None, whatever a wider scope said. A `latency: {...}` block at a
+narrower scope turns latency back on, and then holds only the keys of that block: under a `none`
+domain, `{threshold_s: 60}` gives a threshold and no objective, since nothing is inherited from above
+the `none`. Under a scope that judges latency, a block overrides key by key as every other key does.
+
+Any wrong key, type or value raises `SlaConfigError` naming the file, the path and what is allowed;
+a YAML syntax error names the file, the line and the column. Keys that validate but match nothing in
+the lake (a misspelt domain or state machine) are reported by `unknown_keys`, and machine blocks that
+rely on a latency threshold their `none` domain does not give by `latency_gaps`: the file still loads.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,6 +59,9 @@ _OBJ_KEYS = (
     "exclusions",
 )
 _LAT_KEYS = ("threshold_s", "objective", "p95_max_s")
+LATENCY_NONE = "none"  # `latency: none`: latency is not an objective of the scope
+_LAT_FIELDS = ("latency_threshold_s", "latency_objective", "latency_p95_max_s")
+_LISTED_DOMAINS = 12  # how many of the lake's domains an unknown-domain message lists
 _EXCL_KEYS = ("start", "end", "reason")
 DEFAULT_PATH_ENV = "STEPSCOPE_SLAS"
 
@@ -67,10 +85,15 @@ class Objective:
     latency_threshold_s: float | None = None
     latency_objective: float | None = None
     latency_p95_max_s: float | None = None
+    latency_judged: bool = True  # False: `latency: none`, latency is not an objective of this scope
     window: str = "30d"
     min_executions: int = 20
     warning_budget_remaining: float = 0.25
     owner: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.latency_judged and any(getattr(self, f) is not None for f in _LAT_FIELDS):
+            raise ValueError("an Objective with latency_judged=False has no latency threshold or objective")
 
     def window_start(self, end: datetime) -> datetime:
         """Start of the SLA window that ends at `end`."""
@@ -119,7 +142,7 @@ def parse(text: str, source: str = "<string>") -> SlaConfig:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise SlaConfigError(f"{source}: not valid YAML: {e}") from e
+        raise SlaConfigError(yaml_error_message(source, e)) from e
     v = _Validator(source)
     if doc is None:
         doc = {}
@@ -148,6 +171,98 @@ def parse(text: str, source: str = "<string>") -> SlaConfig:
         machine_overrides=machines,
         exclusions=tuple(exclusions),
     )
+
+
+def yaml_error_message(source: str, e: yaml.YAMLError) -> str:
+    """`FILE: not valid YAML: line L, column C: <problem>`, then the offending line with a caret under
+    the column and what the parser was reading when it failed (its own words and position), one per line.
+    Positions are 1-based, as editors show them."""
+    if not isinstance(e, yaml.MarkedYAMLError) or e.problem_mark is None:
+        return f"{source}: not valid YAML: {e}"
+    mark = e.problem_mark
+    lines = [f"{source}: not valid YAML: {_position(mark)}: {e.problem or 'syntax error'}"]
+    snippet = mark.get_snippet()
+    if snippet and snippet.strip():
+        lines.append(snippet)
+    if e.context:
+        cm = e.context_mark
+        same = cm is None or (cm.line, cm.column) == (mark.line, mark.column)
+        lines.append(f"  {e.context}" + ("" if same else f" that starts at {_position(cm)}"))
+    if e.note:
+        lines.append(f"  {e.note}")
+    return "\n".join(lines)
+
+
+def _position(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def unknown_keys(config: SlaConfig, domains: Iterable[str], machines: Iterable[tuple[str, str]]) -> list[str]:
+    """One plain message per key under `domains:` or `state_machines:` that names no domain, or no state
+    machine (by name or ARN), of the lake; with a "did you mean" when a key is close to one that does.
+
+    `domains`: the lake's domain names; `machines`: its state machines as (ARN, name). The messages
+    carry the file's own key names: show them as text, never as markup.
+    """
+    known_domains = sorted({d for d in domains if d})
+    arns_by_name: dict[str, list[str]] = {}
+    for arn, name in machines:
+        arns_by_name.setdefault(name, []).append(arn)
+    arns = {a for group in arns_by_name.values() for a in group}
+    out = [
+        _unknown_domain(key, known_domains, arns_by_name)
+        for key in config.domains
+        if key not in known_domains
+    ]
+    out += [
+        _unknown_machine(key, arns_by_name, known_domains)
+        for key in config.machine_overrides
+        if key not in arns and key not in arns_by_name
+    ]
+    return out
+
+
+def _unknown_domain(key: str, known: list[str], arns_by_name: Mapping[str, list[str]]) -> str:
+    listed = ", ".join(known[:_LISTED_DOMAINS]) + (", ..." if len(known) > _LISTED_DOMAINS else "")
+    msg = f"domains.{key}: no domain called {key!r} in the lake " + (
+        f"(domains: {listed})" if known else "(the lake has no domains)"
+    )
+    if key in arns_by_name:
+        return f"{msg}; {key!r} is a state machine: put it under state_machines"
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"{msg}; did you mean {close[0]!r}?" if close else msg
+
+
+def _unknown_machine(key: str, arns_by_name: Mapping[str, list[str]], domains: list[str]) -> str:
+    msg = f"state_machines.{key}: no state machine called {key!r} in the lake (by name or ARN)"
+    if key in domains:
+        return f"{msg}; {key!r} is a domain: put it under domains"
+    if key.startswith("arn:"):
+        # an ARN: match on its name part, then take the closest ARN of that name (Region, account)
+        close = difflib.get_close_matches(key.rsplit(":", 1)[-1], list(arns_by_name), n=1)
+        hint = difflib.get_close_matches(key, arns_by_name[close[0]], n=1, cutoff=0) if close else []
+    else:
+        hint = difflib.get_close_matches(key, list(arns_by_name), n=1)
+    return f"{msg}; did you mean {hint[0]!r}?" if hint else msg
+
+
+def latency_gaps(config: SlaConfig, machines: Iterable[tuple[str, str, str | None]]) -> list[str]:
+    """One message per state machine of the lake, given as (ARN, name, domain), whose own latency block
+    sets an objective without threshold_s while its domain says `latency: none`, so there is no threshold
+    to inherit and its latency is not judged. (The file alone cannot tell: a machine's domain is in the
+    lake.)"""
+    out = []
+    for arn, name, domain in machines:
+        key = arn if arn in config.machine_overrides else name
+        if key not in config.machine_overrides:
+            continue
+        obj = config.for_machine(arn, name, domain)
+        if obj.latency_objective is not None and obj.latency_threshold_s is None:
+            out.append(
+                f"state_machines.{key}.latency: objective needs threshold_s: its domain {domain!r} has "
+                f"latency: {LATENCY_NONE}, so there is no threshold to inherit and its latency is not judged"
+            )
+    return out
 
 
 def _check_latency_pair(v: _Validator, obj: Objective, path: str) -> None:
@@ -202,8 +317,18 @@ class _Validator:
         return out
 
     def latency(self, body: Any, path: str) -> dict[str, Any]:
+        """`none` clears every latency key; a block turns latency on with the keys it holds (see the
+        module docstring for how that meets a wider scope's `none`)."""
+        if body == LATENCY_NONE:
+            return {"latency_judged": False, **dict.fromkeys(_LAT_FIELDS)}
+        if not isinstance(body, dict):
+            self.fail(
+                path,
+                f"expected a mapping of {', '.join(_LAT_KEYS)}, or {LATENCY_NONE} when latency is not "
+                f"an objective, got {_kind(body)}",
+            )
         lat = self.mapping(body, path, _LAT_KEYS)
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"latency_judged": True}
         if "threshold_s" in lat:
             out["latency_threshold_s"] = self.positive(lat["threshold_s"], f"{path}.threshold_s")
         if "objective" in lat:

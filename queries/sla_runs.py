@@ -64,28 +64,57 @@ def run_quantiles(runs: Sequence[np.ndarray], qs: Sequence[float] = QUANTILES) -
 
 
 @dataclass
-class _Key:
+class MachineCounts:
+    """What one state machine's finished executions add up to: counts and its sorted duration runs."""
+
     domain: str | None
-    arn: str | None
+    arn: str
     name: str | None
     executions: int = 0
     succeeded: int = 0
     first: int = 0
     redriven: int = 0
-    within: int = 0
     excluded: int = 0
     durations: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, counts: dict[str, int], run: np.ndarray, threshold: int | None) -> None:
-        """Counts of executions (rows, succeeded, first_attempt_succeeded, redriven) and their
-        sorted durations."""
+    def add(self, counts: dict[str, int], run: np.ndarray) -> None:
+        """Counts of executions (rows, succeeded, first_attempt_succeeded, redriven) and their sorted durations."""
         self.executions += counts["rows"]
         self.succeeded += counts["succeeded"]
         self.first += counts["first_attempt_succeeded"]
         self.redriven += counts["redriven"]
-        if threshold is not None:
-            self.within += int(np.searchsorted(run, threshold, side="right"))
         self.durations.append(run)
+
+    def within(self, threshold_ms: float | None) -> int | None:
+        """Executions that finished within the threshold (one binary search per run)."""
+        if threshold_ms is None:
+            return None
+        return sum(int(np.searchsorted(r, threshold_ms, side="right")) for r in self.durations)
+
+
+def figures(keys: list[MachineCounts], threshold_ms: float | None) -> dict[str, Any]:
+    """The report counts of one key (a machine, or a domain's machines together): volumes, rates and the
+    exact p50/p95/p99 over all their durations. `within_threshold` is filled in by the caller."""
+    n = sum(k.executions for k in keys)
+    succeeded = sum(k.succeeded for k in keys)
+    first = sum(k.first for k in keys)
+    qs = run_quantiles([r for k in keys for r in k.durations])
+    within = keys[0].within(threshold_ms) if len(keys) == 1 else None
+    return {
+        "executions": n,
+        "succeeded": succeeded,
+        "failed": n - succeeded,
+        "first_attempt_succeeded": first,
+        "redriven": sum(k.redriven for k in keys),
+        "success_rate": succeeded / n if n else None,
+        "first_attempt_success_rate": first / n if n else None,
+        "p50_ms": qs[0] if qs else None,
+        "p95_ms": qs[1] if qs else None,
+        "p99_ms": qs[2] if qs else None,
+        "within_threshold": within,
+        "within_threshold_share": within / n if within is not None and n else None,
+        "excluded": sum(k.excluded for k in keys),
+    }
 
 
 def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any]]], np.ndarray] | None:
@@ -131,75 +160,24 @@ def read_whole_days(con: Any, files: list[str]) -> tuple[list[list[dict[str, Any
     return runs, d
 
 
-def counts(
-    by_machine: bool,
-    domains: list[str],
-    runs: list[list[dict[str, Any]]],
-    durations: np.ndarray,
-    edge: pa.Table,
-    thresholds: dict[str, int | None],
-    default: int | None,
-) -> list[dict[str, Any]]:
-    """The report counts per key (as the sla_report query returns them), from the runs of whole days
-    (`domains`, `runs` and `durations` per file) and the counts of the rows read one by one (`edge`:
-    the sla_edge_rows query). `thresholds`: latency threshold in ms per key (None = none),
-    `default` for the keys not listed."""
-    keys: dict[str, _Key] = {}
+def machine_counts(
+    domains: list[str], runs: list[list[dict[str, Any]]], durations: np.ndarray, edge: pa.Table
+) -> dict[str, MachineCounts]:
+    """Per state machine, the counts of the runs of whole days (`domains`, `runs` and `durations` per
+    file) and of the rows read one by one (`edge`: the sla_edge_rows query)."""
+    keys: dict[str, MachineCounts] = {}
     at = 0
     for dom, file_runs in zip(domains, runs, strict=True):
         for r in file_runs:
-            key = r["state_machine_arn"] if by_machine else dom
-            k = keys.get(key) or keys.setdefault(
-                key,
-                _Key(
-                    dom,
-                    r["state_machine_arn"] if by_machine else None,
-                    r["state_machine_name"] if by_machine else None,
-                ),
-            )
-            k.add(r, durations[at : at + r["durations"]], thresholds.get(key, default))
+            arn = r["state_machine_arn"]
+            k = keys.get(arn) or keys.setdefault(arn, MachineCounts(dom, arn, r["state_machine_name"]))
+            k.add(r, durations[at : at + r["durations"]])
             at += r["rows"]
-    _add_edge(keys, edge, thresholds, default)
-    out = []
-    for key in sorted(keys):
-        k = keys[key]
-        n = k.executions
-        qs = run_quantiles(k.durations)
-        out.append(
-            {
-                "key": key,
-                "domain": k.domain,
-                "state_machine_arn": k.arn,
-                "state_machine_name": k.name,
-                "executions": n,
-                "succeeded": k.succeeded,
-                "failed": n - k.succeeded,
-                "first_attempt_succeeded": k.first,
-                "redriven": k.redriven,
-                "success_rate": k.succeeded / n if n else None,
-                "first_attempt_success_rate": k.first / n if n else None,
-                "p50_ms": qs[0] if qs else None,
-                "p95_ms": qs[1] if qs else None,
-                "p99_ms": qs[2] if qs else None,
-                "within_threshold": k.within,
-                "within_threshold_share": k.within / n if n else None,
-                "excluded": k.excluded,
-            }
-        )
-    return out
-
-
-def _add_edge(
-    keys: dict[str, _Key], edge: pa.Table, thresholds: dict[str, int | None], default: int | None
-) -> None:
-    durations = edge.column("durations").combine_chunks()
-    values, offsets = durations.values.to_numpy(), durations.offsets.to_numpy()
+    d = edge.column("durations").combine_chunks()
+    values, offsets = d.values.to_numpy(), d.offsets.to_numpy()
     for i, r in enumerate(edge.drop_columns(["durations"]).to_pylist()):
-        key = r["key"]
-        k = keys.get(key) or keys.setdefault(
-            key, _Key(r["domain"], r["state_machine_arn"], r["state_machine_name"])
-        )
-        k.add(
-            {**r, "rows": r["executions"]}, values[offsets[i] : offsets[i + 1]], thresholds.get(key, default)
-        )
+        arn = r["state_machine_arn"]
+        k = keys.get(arn) or keys.setdefault(arn, MachineCounts(r["domain"], arn, r["state_machine_name"]))
+        k.add({**r, "rows": r["executions"]}, values[offsets[i] : offsets[i + 1]])
         k.excluded += r["excluded"]
+    return keys

@@ -21,7 +21,9 @@ def audit_file_stem(domain: str, start: datetime, end: datetime) -> str:
 
 
 frame.open_page(
-    "Audit export", "The same CSV and manifest as the export command, for the chosen domain and period."
+    "Audit export",
+    "The same CSV and manifest as the export command, for the chosen domain and period.",
+    needs_slas=True,
 )
 f = sidebar.current()
 start, end = data.period_window(f.period)

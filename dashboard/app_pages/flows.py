@@ -8,6 +8,7 @@ from dashboard import data, frame, sidebar
 from dashboard.components import charts
 from dashboard.components.flow_overlay import METRICS, flow_overlay
 from dashboard.components.graph import to_dot
+from dashboard.components.versions import ran_several, versions_view
 from lake.asl import AslError, parse_definition
 
 frame.open_page(
@@ -86,3 +87,29 @@ st.plotly_chart(
     ),
     width="stretch",
 )
+
+versions = data.version_figures(arn, start, end, None)
+if ran_several(versions):
+    st.subheader("By version")
+    st.caption(
+        "Versions (and aliases) of this state machine that ran in the period: the SLA page draws their "
+        "p95 per day."
+    )
+    table = versions_view(versions)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        placeholder="–",
+        column_order=[c for c in table if c != "state_machine_name"],
+        column_config={
+            "version": "Version",
+            "version_arn": st.column_config.TextColumn("Version ARN", width="large"),
+            "alias": "Alias",
+            "executions": st.column_config.NumberColumn("Executions", format="localized"),
+            "failure_rate": st.column_config.NumberColumn("Failure rate", format="percent"),
+            "p50": "p50",
+            "p95": "p95",
+            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
+        },
+    )

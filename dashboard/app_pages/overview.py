@@ -7,40 +7,55 @@ import streamlit as st
 
 from dashboard import data, frame, sidebar
 from dashboard.components.text import budget_left, budget_used, compact_duration, duration, md_escape, percent
-from dashboard.filters import previous_window
+from dashboard.filters import period_words, previous_window, window_words
 
 frame.open_page(
-    "Overview", "Is each domain inside its SLA this period? Trends compare with the previous period."
+    "Overview",
+    "Is each domain inside its SLA? A verdict and its error budget are always over the objective's own "
+    "window; the period picked in the sidebar sets the figures below them and their trend.",
+    needs_slas=True,
 )
 f = sidebar.current()
 start, end = data.period_window(f.period)
 pstart, pend = previous_window(start, end)
-now = data.sla_report(start, end, "domain", f.domain)
+# The verdicts: each domain over its own objective's window ending now (as `stepscope sla` gives them).
+verdicts = data.sla_report(None, end, "domain", f.domain)
+now = data.sla_report(start, end, "domain", f.domain).set_index("key")
 before = data.sla_report(pstart, pend, "domain", f.domain).set_index("key")
+PERIOD = f"the last {period_words(f.period)}"
 
-if now.empty:
+if verdicts.empty:
     st.info("No domains in this lake yet.")
     st.stop()
 
 COLUMNS = 3
-rows = [now.iloc[i : i + COLUMNS] for i in range(0, len(now), COLUMNS)]
+rows = [verdicts.iloc[i : i + COLUMNS] for i in range(0, len(verdicts), COLUMNS)]
 for chunk in rows:
-    for col, (_, r) in zip(st.columns(COLUMNS), chunk.iterrows(), strict=False):
-        prev = before.loc[r["key"]] if r["key"] in before.index else None
+    for col, (_, v) in zip(st.columns(COLUMNS), chunk.iterrows(), strict=False):
+        r = now.loc[v["key"]] if v["key"] in now.index else v  # the period's figures
+        prev = before.loc[v["key"]] if v["key"] in before.index else None
         with col, st.container(border=True):
-            st.subheader(md_escape(r["domain"]))
-            frame.status_badge(r["status"])
-            why = f"Objective {percent(r['success_objective'])} success"
-            if pd.notna(r.get("latency_objective")) and pd.notna(r.get("latency_threshold_ms")):
+            st.subheader(md_escape(v["domain"]))
+            frame.status_badge(v["status"])
+            st.caption(f"Verdict and budget: {window_words(v)}. Below: {PERIOD}.")
+            why = f"Objective {percent(v['success_objective'])} success (now {percent(v['success_rate'])})"
+            if int(v.get("p95_breaches") or 0):
+                why += f"; {int(v['p95_breaches'])} machine(s) over their p95 ceiling"
+            if pd.notna(v.get("latency_objective")):
+                within = (
+                    duration(v["latency_threshold_ms"])
+                    if pd.notna(v.get("latency_threshold_ms"))
+                    else "each machine's threshold"
+                )
                 why += (
-                    f"; {percent(r['latency_objective'], 0)} within {duration(r['latency_threshold_ms'])}"
-                    f" (now {percent(r.get('within_threshold_share'), 1)})"
+                    f"; {percent(v['latency_objective'], 0)} within {within}"
+                    f" (now {percent(v.get('within_threshold_share'), 1)})"
                 )
             st.caption(why)
             a, b = st.columns(2)
             delta_n = int(r["executions"]) - int(prev["executions"]) if prev is not None else None
             a.metric(
-                "Executions",
+                f"Executions, {PERIOD}",
                 f"{int(r['executions']):,}",
                 delta=None if delta_n is None else f"{delta_n:+,}",
                 delta_color="off",
@@ -48,16 +63,16 @@ for chunk in rows:
             sr, psr = r["success_rate"], prev["success_rate"] if prev is not None else None
             delta_sr = None if pd.isna(sr) or psr is None or pd.isna(psr) else f"{(sr - psr) * 100:+.2f} pp"
             b.metric(
-                "Success rate",
+                f"Success, {PERIOD}",
                 percent(sr),
                 delta=delta_sr,
                 help=f"Objective {percent(r['success_objective'])}",
             )
             # the budget gets the card's whole width: "Overspent" and by how much must never be cut off
-            left = r["budget_remaining"]
-            if r["status"] == "INSUFFICIENT_DATA":
+            left = v["budget_remaining"]
+            if v["status"] == "INSUFFICIENT_DATA":
                 st.metric(
-                    "Error budget left", "–", help="Too few executions in the period to judge the budget."
+                    "Error budget left", "–", help="Too few executions in the SLA window to judge the budget."
                 )
             elif (
                 pd.notna(left) and left < 0
@@ -76,11 +91,14 @@ for chunk in rows:
                     "Error budget left", percent(left, 0), help="Share of the allowed failures not yet used."
                 )
             c, d = st.columns(2)
-            c.metric("p95 duration", compact_duration(r["p95_ms"]), help=f"p95 {duration(r['p95_ms'])}")
-            d.metric("Failed", f"{int(r['failed']):,}", help="Failed, timed-out or aborted executions.")
+            c.metric(f"p95, {PERIOD}", compact_duration(r["p95_ms"]), help=f"p95 {duration(r['p95_ms'])}")
+            d.metric(
+                f"Failed, {PERIOD}", f"{int(r['failed']):,}", help="Failed, timed-out or aborted executions."
+            )
 
 st.subheader("Worst offenders")
-machines = data.sla_report(start, end, "state_machine", f.domain)
+st.caption("Each state machine over its own objective's window, against its own objective.")
+machines = data.sla_report(None, end, "state_machine", f.domain)
 worst = (
     machines[machines["executions"] > 0]
     .sort_values(["budget_remaining", "failed"], ascending=[True, False], na_position="last")

@@ -8,8 +8,11 @@ from dashboard import data, frame, sidebar
 from dashboard.components import charts, palette
 from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import md_escape
+from dashboard.components.versions import daily_view, new_version_starts, ran_several, versions_view
 
-frame.open_page("SLA", "Per domain and state machine: objectives, error budget and burn rate.")
+frame.open_page(
+    "SLA", "Per domain and state machine: objectives, error budget and burn rate.", needs_slas=True
+)
 f = sidebar.current()
 start, end = data.period_window(f.period)
 m = data.machine(f.machine)
@@ -125,13 +128,23 @@ right.plotly_chart(
     width="stretch",
 )
 
+# Versions of the machines in scope: the selected one, else those of the scope that ran more than one.
+versions = data.version_figures(f.machine, start, end, None if f.machine else f.domain)
+versioned = ran_several(versions)
+version_starts = new_version_starts(versions) if f.machine in versioned else []
+
 st.subheader("Latency against target")
 left, right = st.columns(2)
 obj = data.objective(f.domain, f.machine)
 target_s = obj.latency_p95_max_s or obj.latency_threshold_s
 left.plotly_chart(
     charts.latency(
-        series, "bucket", ["p95_ms"], target_s * 1000 if target_s else None, f"p95 duration per {grain}"
+        series,
+        "bucket",
+        ["p95_ms"],
+        target_s * 1000 if target_s else None,
+        f"p95 duration per {grain}",
+        markers=version_starts,
     ),
     width="stretch",
 )
@@ -154,3 +167,50 @@ if target_s is None and per_machine["target_ms"].isna().all():
         "No latency objective in the SLA file for this scope: add `latency: {threshold_s: …}` to draw "
         "the target."
     )
+
+if versioned:
+    st.subheader("By version")
+    st.caption(
+        "Versions (and aliases) that ran in the period: a version slower or failing more than the one "
+        "before it is a regression that came with its deployment. The dashed line marks when each newer "
+        "version started taking traffic."
+    )
+    table = versions_view(versions[versions["state_machine_arn"].isin(versioned)])
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        placeholder="–",
+        # the machine's name is the scope's when only one is shown
+        column_order=[c for c in table if len(versioned) > 1 or c != "state_machine_name"],
+        column_config={
+            "state_machine_name": "State machine",
+            "version": "Version",
+            "version_arn": st.column_config.TextColumn("Version ARN", width="large"),
+            "alias": "Alias",
+            "executions": st.column_config.NumberColumn("Executions", format="localized"),
+            "failure_rate": st.column_config.NumberColumn("Failure rate", format="percent"),
+            "p50": "p50",
+            "p95": "p95",
+            "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    daily = daily_view(data.version_figures(f.machine, start, end, None if f.machine else f.domain, True))
+    for arn in versioned[:10]:
+        rows = versions[versions["state_machine_arn"] == arn]
+        name = charts.plain([rows["state_machine_name"].iloc[0]])[0]
+        st.plotly_chart(
+            charts.version_p95(
+                daily[daily["state_machine_arn"] == arn],
+                "day",
+                "p95_ms",
+                "version",
+                f"p95 per day by version: {name}",
+                markers=new_version_starts(rows),
+            ),
+            width="stretch",
+        )
+    if len(versioned) > 10:
+        st.caption(
+            f"… and {len(versioned) - 10} more state machines with several versions in the table above."
+        )

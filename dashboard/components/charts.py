@@ -111,9 +111,15 @@ def _series_name(column: str) -> str:
 
 
 def latency(
-    df: pd.DataFrame, x: str, series: Sequence[str], target_ms: float | None, title: str
+    df: pd.DataFrame,
+    x: str,
+    series: Sequence[str],
+    target_ms: float | None,
+    title: str,
+    markers: Sequence[tuple[str, pd.Timestamp]] = (),
 ) -> go.Figure:
-    """Latency percentiles per period, in a unit fitting the values, against the target as a dashed line."""
+    """Latency percentiles per period, in a unit fitting the values, against the target as a dashed line;
+    with `markers` ((label, start) pairs), a dashed line where each newer version started taking traffic."""
     if df.empty:
         return _empty(title)
     cols = [s for s in series if s in df]
@@ -138,6 +144,7 @@ def latency(
             annotation_text=f"target {target_ms / size:g} {unit}",
             annotation_position="top left",
         )
+    _mark_version_starts(fig, markers)
     fig.update_layout(title=title, yaxis_title=unit, yaxis_rangemode="tozero", height=340, **_LAYOUT)
     return fig
 
@@ -225,4 +232,64 @@ def timeline(df: pd.DataFrame, start: str, end: str, label: str, status: str, ti
         categoryorder="array",
         categoryarray=plain(dict.fromkeys(d[label])),
     )
+    return fig
+
+
+def _mark_version_starts(fig: go.Figure, markers: Sequence[tuple[str, pd.Timestamp]]) -> None:
+    """A dashed vertical line and a "<label> takes traffic" note where each newer version started."""
+    for label, ts in markers:
+        x = pd.Timestamp(ts).isoformat()  # an ISO string: a date axis reads it, the JSON spec keeps it
+        fig.add_shape(
+            type="line",
+            x0=x,
+            x1=x,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"dash": "dash", "color": "#6e7781", "width": 1.5},
+        )
+        fig.add_annotation(
+            x=x,
+            y=1,
+            xref="x",
+            yref="paper",
+            text=plain([f"{label} takes traffic"])[0],
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 12, "color": "#57606a"},
+        )
+
+
+def version_p95(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str,
+    title: str,
+    markers: Sequence[tuple[str, pd.Timestamp]] = (),
+) -> go.Figure:
+    """Latency per period with one line per version (`group`, in order of first appearance), in a unit
+    fitting the values, and a dashed marker where each newer version started taking traffic (`markers`:
+    (label, start) pairs)."""
+    if df.empty:
+        return _empty(title)
+    unit, size = time_unit(df[y])
+    d = df.sort_values(x, kind="stable")
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=part[x],
+                y=part[y] / size,
+                mode="lines+markers",
+                name=plain([key])[0],
+                hovertemplate=f"%{{x}}<br>{plain([key])[0]} {_series_name(y)} %{{y:.3g}} {unit}<extra></extra>",
+            )
+            for key, part in d.groupby(group, sort=False)
+        ]
+    )
+    _mark_version_starts(fig, markers)
+    fig.update_layout(title=title, yaxis_title=unit, yaxis_rangemode="tozero", height=340, **_LAYOUT)
+    fig.update_xaxes(type="date")
     return fig

@@ -151,7 +151,8 @@ def test_overview_scorecards_match_ground_truth(on_demo: None, truth: dict) -> N
     at = open_page("overview", period="30d")
     cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
     metrics = [m for m in at.metric]
-    per_card = ["Executions", "Success rate", "Error budget left", "p95 duration", "Failed"]
+    d = "the last 30 days"
+    per_card = [f"Executions, {d}", f"Success, {d}", "Error budget left", f"p95, {d}", f"Failed, {d}"]
     assert [m.label for m in metrics] == per_card * len(cards)
     by_domain = {name: metrics[5 * i : 5 * i + 5] for i, name in enumerate(cards)}
     for domain in ("ai-inference", "supply-chain", "payments"):
@@ -163,6 +164,43 @@ def test_overview_scorecards_match_ground_truth(on_demo: None, truth: dict) -> N
     badges = [m.value for m in at.markdown if "badge[" in m.value]
     assert "BREACHED" in badges[cards.index(md_escape("ai-inference"))]
     assert "OK: inside the SLA" in badges[cards.index(md_escape("supply-chain"))]
+
+
+def test_overview_verdicts_are_the_cli_verdicts(
+    on_demo: None, slas_file: Path, demo_lake: Path, capsys
+) -> None:
+    """Whatever the period picked, each card's status is `stepscope sla`'s for the same lake and instant
+    (each domain over its own objective's window), and the card says which window that is."""
+    from dashboard.components import palette
+    from stepscope import cli
+
+    meta = json.loads((demo_lake / "_stepscope.json").read_text())
+    assert (
+        cli.main(
+            [
+                "sla",
+                "--lake",
+                str(demo_lake),
+                "--config",
+                str(slas_file),
+                "--format",
+                "json",
+                "--at",
+                meta["window_end"],
+            ]
+        )
+        == 0
+    )
+    want = {r["key"]: r["status"] for r in json.loads(capsys.readouterr().out)}
+    for period in ("24h", "7d", "90d"):
+        at = open_page("overview", period=period)
+        cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
+        badges = [m.value for m in at.markdown if "badge[" in m.value]
+        assert len(cards) == len(want) == len(badges)
+        for name, badge in zip(cards, badges, strict=True):
+            key = next(k for k in want if md_escape(k) == name)
+            assert palette.status_words(want[key]) in badge, (period, key, badge)
+        assert any("the 30-day window to" in c.value for c in at.caption)
 
 
 def test_filters_come_from_the_url(on_demo: None) -> None:
@@ -394,7 +432,7 @@ def test_sla_alerts_say_in_words_which_fire(on_demo: None) -> None:
 
 def test_overview_tiles_fit_and_overspent_budget_is_in_words(on_demo: None) -> None:
     at = open_page("overview", period="30d")
-    p95 = [m.value for m in at.metric if m.label == "p95 duration"]
+    p95 = [m.value for m in at.metric if m.label.startswith("p95, ")]
     assert p95 and all(len(v) <= 6 for v in p95), p95
     budgets = [m for m in at.metric if m.label == "Error budget left"]
     cards = [s.value for s in at.subheader if s.value != "Worst offenders"]

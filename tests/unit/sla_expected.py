@@ -9,7 +9,7 @@ import pandas as pd
 
 from lake.status import SUCCEEDED, TERMINAL
 from lake.store import Lake
-from queries.sla_config import SlaConfig
+from queries.sla_config import Objective, SlaConfig
 
 COUNTS = [
     "executions",
@@ -47,6 +47,21 @@ def _excluded(ex: pd.DataFrame, config: SlaConfig) -> pd.Series:
     return out
 
 
+def _within(kept: pd.DataFrame, config: SlaConfig, by: str, obj: Objective) -> int | None:
+    """A machine: executions within its threshold. A domain: executions within their own machine's
+    threshold, over the machines with a latency objective (None when none has one)."""
+    if by == "state_machine":
+        thr = obj.latency_threshold_s
+        return None if thr is None else int((kept.duration_ms.dropna() <= thr * 1000).sum())
+    total, judged = 0, False
+    for (arn, name, dom), m in kept.groupby(["state_machine_arn", "state_machine_name", "domain"]):
+        own = config.for_machine(arn, name, dom)
+        if own.latency_threshold_s and own.latency_objective:
+            judged = True
+            total += int((m.duration_ms.dropna() <= own.latency_threshold_s * 1000).sum())
+    return total if judged else None
+
+
 def report(
     path: str,
     config: SlaConfig,
@@ -77,14 +92,13 @@ def report(
         ok = kept.status == SUCCEEDED
         redriven = kept.redrive_count.fillna(0) > 0
         d = kept.duration_ms.dropna()
-        thr = None if obj.latency_threshold_s is None else obj.latency_threshold_s * 1000
         out[key] = {
             "executions": len(kept),
             "succeeded": int(ok.sum()),
             "first_attempt_succeeded": int((ok & ~redriven).sum()),
             "redriven": int(redriven.sum()),
             "excluded": int(g.excluded.sum()),
-            "within_threshold": None if thr is None else int((d <= thr).sum()),
+            "within_threshold": _within(kept, config, by, obj),
             # pandas' linear quantile is DuckDB's quantile_cont
             **{f"p{q}_ms": (float(d.quantile(q / 100)) if len(d) else None) for q in (50, 95, 99)},
         }

@@ -79,8 +79,12 @@ def test_sla_report_rolling_windows_and_empty_keys(q):
     cfg = sla_config.parse("defaults: {window: 7d, min_executions: 1}\ndomains: {ghost: {owner: nobody}}")
     rep = q.sla_report(cfg, end=t(3, 0)).set_index("key")
     assert rep.loc["pay", "executions"] == 13 and rep.loc["care", "executions"] == 5  # c0 on 31 Dec counts
-    assert rep.loc["ghost", "executions"] == 0 and rep.loc["ghost", "status"] == "INSUFFICIENT_DATA"
+    assert "ghost" not in rep.index  # a key of the file that no domain of the lake has: no made-up row
     assert rep.loc["pay", "period_start"] == t(27, 0, month=12, year=2024)
+    # A domain of the lake with nothing in its window still gets its row.
+    empty = sla_config.parse("defaults: {window: 7d, min_executions: 1}\ndomains: {care: {window: 7d}}")
+    rep = q.sla_report(empty, end=t(20, 0)).set_index("key")
+    assert rep.loc["care", "executions"] == 0 and rep.loc["care", "status"] == "INSUFFICIENT_DATA"
 
 
 def test_attainment_series_and_burndown(q):
