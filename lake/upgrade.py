@@ -31,7 +31,7 @@ def check_format(lake: Lake) -> None:
     if version < FORMAT_VERSION:
         raise LakeFormatError(
             f"the lake at {lake.uri} is in format {version}, this version reads format {FORMAT_VERSION}: "
-            f"run `{UPGRADE_COMMAND.format(uri=lake.uri)}` once to upgrade it (about 3 s per million executions)"
+            f"run `{UPGRADE_COMMAND.format(uri=lake.uri)}` once to upgrade it (about 2 s per million executions)"
         )
     raise LakeFormatError(
         f"the lake at {lake.uri} is in format {version}, written by a newer Stepscope "

@@ -624,12 +624,7 @@ class Queries:
                         "short_executions": sn,
                         "short_failed": sf,
                         "short_burn": short_burn,
-                        "firing": bool(
-                            long_burn is not None
-                            and short_burn is not None
-                            and long_burn >= threshold
-                            and short_burn >= threshold
-                        ),
+                        "firing": sla.firing(long_burn, short_burn, threshold, lf, ln, obj),
                     }
                 )
         cols = [

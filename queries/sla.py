@@ -142,6 +142,30 @@ def status(fig: dict[str, Any], n: int, p95_over: bool, obj: Objective) -> str:
     return OK
 
 
+# A single failure is never an incident on its own, however few executions there were.
+MIN_ALERT_FAILURES = 2
+
+
+def firing(
+    long_burn: float | None,
+    short_burn: float | None,
+    threshold: float,
+    long_failed: int,
+    long_executions: int,
+    obj: Objective,
+) -> bool:
+    """A burn-rate alert fires when both windows burn at or above the threshold, over at least the
+    objective's min_executions and MIN_ALERT_FAILURES failures in the long window."""
+    return bool(
+        long_burn is not None
+        and short_burn is not None
+        and long_burn >= threshold
+        and short_burn >= threshold
+        and long_failed >= MIN_ALERT_FAILURES
+        and long_executions >= obj.min_executions
+    )
+
+
 def burn_rate(bad: int, total: int, objective: float) -> float | None:
     """How fast the budget burns: observed failure share over the allowed share (1 = exactly on budget)."""
     return (bad / total) / (1 - objective) if total else None

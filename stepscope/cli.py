@@ -239,6 +239,11 @@ def _add_sla(sub: Any) -> None:
     s.add_argument("--by", choices=("domain", "state_machine"), default="domain")
     s.add_argument("--domain")
     s.add_argument("--at", type=parse_when, help="end of the SLA windows (default: now)")
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_CONFIG} when a key of the SLA file matches no domain or state machine of the lake",
+    )
 
 
 def _add_export(sub: Any) -> None:
@@ -359,14 +364,33 @@ def _sla_config(path: str | None) -> Any:
     return sla_config.load(path) if path else sla_config.default()
 
 
+def human_duration(ms: Any) -> str:
+    """A duration as a person reads it: 850 ms, 12.3 s, 2 min 15 s, 3 h 05 min, 1 d 13 h."""
+    import pandas as pd
+
+    if ms is None or pd.isna(ms):
+        return "-"
+    s = float(ms) / 1000
+    if s < 1:
+        return f"{float(ms):.0f} ms"
+    if s < 60:
+        return f"{s:.1f} s"
+    m = int(round(s)) // 60
+    if m < 60:
+        return f"{m} min {int(round(s)) % 60:02d} s"
+    if m < 24 * 60:
+        return f"{m // 60} h {m % 60:02d} min"
+    return f"{m // 1440} d {m % 1440 // 60} h"
+
+
 def _sla_table(df: Any, by: str) -> str:
     import pandas as pd
 
     def pct(v: Any) -> str:
         return "-" if v is None or pd.isna(v) else f"{v * 100:.2f}%"
 
-    def sec(v: Any) -> str:
-        return "-" if v is None or pd.isna(v) else f"{v / 1000:.1f}s"
+    def budget(r: Any) -> str:  # a budget means nothing beside too few executions to judge
+        return "-" if r.status == "INSUFFICIENT_DATA" else pct(r.budget_remaining)
 
     head = [
         "state machine" if by == "state_machine" else "domain",
@@ -389,9 +413,9 @@ def _sla_table(df: Any, by: str) -> str:
             pct(r.success_rate),
             pct(r.first_attempt_success_rate),
             pct(r.success_objective),
-            sec(r.p95_ms),
+            human_duration(r.p95_ms),
             pct(r.within_threshold_share),
-            pct(r.budget_remaining),
+            budget(r),
             str(r.status),
             str(r.owner or "-"),
         ]
@@ -411,7 +435,22 @@ def run_sla(args: argparse.Namespace) -> int:
         if isinstance(args.at, datetime)
         else (datetime(args.at.year, args.at.month, args.at.day, tzinfo=UTC) if args.at else None)
     )
-    df = q.sla_report(_sla_config(args.config), end=at, by=args.by, domain=args.domain)
+    config = _sla_config(args.config)
+    from queries.sla_config import unknown_keys
+
+    machines = q.state_machines()
+    warnings = unknown_keys(
+        config,
+        q.domains()["domain"].tolist(),
+        list(zip(machines["state_machine_arn"], machines["name"], strict=True)),
+    )
+    for w in warnings:
+        log.warning("%s: %s", config.source, w)
+    if warnings and args.strict:
+        raise CommandError(
+            f"{len(warnings)} key(s) of {config.source} match nothing in the lake (--strict)", EXIT_CONFIG
+        )
+    df = q.sla_report(config, end=at, by=args.by, domain=args.domain)
     if args.format == "json":
         print(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2))
     else:

@@ -500,11 +500,14 @@ def _day_figures(
 
 
 # -- the build -------------------------------------------------------------------------------
+DEFAULT_DAYS, DEFAULT_EXECUTIONS = 90, 100_000
+
+
 def build_demo(
     lake_uri: str,
     *,
-    days: int = 90,
-    executions: int = 100_000,
+    days: int = DEFAULT_DAYS,
+    executions: int = DEFAULT_EXECUTIONS,
     seed: int = 7,
     end: datetime | date | str | None = None,
     events: str = "all",
@@ -555,6 +558,12 @@ def build_demo(
                 report(f, k)
     _write_small_tables(lake, world, plan, figures, t0)
     truth = ground_truth(world.specs, plan.inc, plan.start_ms, plan.end_ms, plan.seed, figures)
+    if (days, executions) == (DEFAULT_DAYS, DEFAULT_EXECUTIONS):
+        truth["expected_sla"] = {
+            "config": "slas.yaml",
+            "at": "window_end",
+            "domains": {d: {"status": st, "reason": why} for d, (st, why) in scenario.EXPECTED_SLA.items()},
+        }
     truth_path = lake.path(GROUND_TRUTH_FILE)
     lake.write_bytes(GROUND_TRUTH_FILE, json.dumps(truth, indent=2, sort_keys=True).encode())
     rows = {t: sum(f["rows"][t] for f in figures) for t in ("executions", "state_runs", "events")}

@@ -23,7 +23,8 @@ scope = (
 )
 st.markdown(f"Scope: **{scope}**. Pick a domain or a state machine in the sidebar to narrow it.")
 
-report = data.sla_report(start, end, "state_machine", f.domain)
+# Verdicts and budgets: each machine over its own objective's window ending now (as `stepscope sla`).
+report = data.sla_report(None, end, "state_machine", f.domain)
 if f.machine:
     report = report[report["state_machine_arn"] == f.machine]
 report = report.sort_values(
@@ -32,6 +33,10 @@ report = report.sort_values(
     na_position="last",
 )
 st.subheader("Attainment against objectives")
+st.caption(
+    "Each state machine over its own objective's window (30 days, 28 days or the calendar month, in the "
+    "Window column) ending now, whatever the period picked: the charts below show the period."
+)
 st.dataframe(
     report_view(report),
     hide_index=True,
@@ -41,6 +46,7 @@ st.dataframe(
         "state_machine_name": "State machine",
         "domain": "Domain",
         "status": "SLA status",
+        "window": st.column_config.TextColumn("Window", help="The objective's window the verdict covers"),
         "owner": "Owner",
         "executions": st.column_config.NumberColumn("Executions", format="localized"),
         "failed": st.column_config.NumberColumn("Failed", format="localized"),

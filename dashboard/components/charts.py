@@ -94,6 +94,24 @@ def burndown(df: pd.DataFrame, x: str, actual: str, ideal: str, title: str) -> g
     )
     fig.add_hline(y=0, line_color="#d1242f")
     fig.update_layout(title=title, yaxis_title="error budget left %", height=340, **_LAYOUT)
+    if "window_start" in df and "window_end" in df:  # the whole window, also when it has just begun
+        fig.update_xaxes(range=[df["window_start"].iloc[0], df["window_end"].iloc[0]])
+    # Below -100 % the budget is overspent whatever the figure: a few executions early in a window
+    # would otherwise stretch the axis to -5000 % and flatten everything else.
+    low = df[actual].min() * 100 if df[actual].notna().any() else 0
+    if low < -100:
+        fig.update_yaxes(range=[-105, 105])
+        fig.add_annotation(
+            text=f"overspent: {low:,.0f}% left at worst",
+            xref="paper",
+            yref="y",
+            x=0.99,
+            y=-100,
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font={"color": "#d1242f"},
+        )
     return fig
 
 

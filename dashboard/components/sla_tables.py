@@ -10,6 +10,7 @@ REPORT_COLUMNS = [
     "state_machine_name",
     "domain",
     "status",
+    "window",
     "executions",
     "failed",
     "attainment",

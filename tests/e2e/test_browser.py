@@ -43,7 +43,7 @@ PAGES = {
 # What each page must have drawn before its screenshot: (tables, Plotly charts, graphs).
 DRAWN = {
     "overview": (1, 0, 0),
-    "sla": (2, 4, 0),
+    "sla": (3, 5, 0),  # with the "By version" table and chart of the triage machine (its v2 deployment)
     "failures": (2, 1, 0),
     "flows": (1, 1, 1),
     "execution": (0, 0, 0),
@@ -239,3 +239,43 @@ def test_audit_download_in_the_browser_is_the_export_command_output(
     )
     assert got.read_bytes() == out.read_bytes() and got.read_bytes().count(b"\n") > 1
     assert_clean(page)
+
+
+def test_overview_verdicts_in_the_browser_are_the_cli_verdicts(
+    app_url: str, page: object, demo_lake: Path, slas_file: Path
+) -> None:
+    """What a CIO reads in the browser is what `stepscope sla --format json` says for the same lake and
+    instant, whatever the period picked (a verdict is over the objective's own window)."""
+    import json
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stepscope",
+            "sla",
+            "--lake",
+            str(demo_lake),
+            "--config",
+            str(slas_file),
+            "--format",
+            "json",
+            "--at",
+            json.loads((demo_lake / "_stepscope.json").read_text())["window_end"],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    from dashboard.components import palette
+
+    want = {r["key"]: palette.status_words(r["status"]) for r in json.loads(out.stdout)}
+    for period in ("24h", "90d"):
+        page.goto(f"{app_url}/?period={period}")
+        settle(page, "Overview")
+        for domain, words in want.items():
+            heading = page.get_by_role("heading", name=domain, exact=True)
+            # the innermost block holding the card's heading: the card itself (ancestors come first)
+            card = page.locator('[data-testid="stVerticalBlock"]', has=heading).last
+            assert words in card.inner_text(), (period, domain, card.inner_text()[:300])

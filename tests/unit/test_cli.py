@@ -101,3 +101,49 @@ def test_python_dash_m_aliases(module, offered, absent):
     ).stdout
     listed = set(re.findall(r"^    ([a-z-]+)", out, re.M))
     assert set(offered) <= listed and not set(absent) & listed, listed
+
+
+def test_sla_command_checks_the_file_against_the_lake(tmp_path, capsys):
+    """A misspelt key is a warning on stderr (exit 0), an error with --strict (exit 4); an unknown
+    --domain is an error (exit 2), not a made-up row."""
+    lake = build(str(tmp_path / "lake")).uri
+    cfg = tmp_path / "slas.yaml"
+    cfg.write_text("defaults: {window: 7d, min_executions: 1}\ndomains: {pya: {owner: x}}\n")
+    args = ["sla", "--lake", lake, "--config", str(cfg), "--at", "2025-01-03"]
+    assert cli.main(args) == cli.EXIT_OK
+    out = capsys.readouterr()
+    assert "domains.pya: no domain called 'pya' in the lake" in out.err and "did you mean 'pay'?" in out.err
+    assert "pya" not in out.out  # no phantom row
+    assert cli.main([*args, "--strict"]) == cli.EXIT_CONFIG
+    assert "match nothing in the lake (--strict)" in capsys.readouterr().err
+    assert cli.main([*args, "--domain", "nosuch"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "stepscope: no domain called 'nosuch' in the lake (domains: care, pay)"
+    )
+
+
+def test_sla_table_reads_as_a_person_would(tmp_path, capsys):
+    lake = build(str(tmp_path / "lake")).uri
+    cfg = tmp_path / "slas.yaml"
+    cfg.write_text("defaults: {window: 7d, min_executions: 10}\n")
+    assert cli.main(["sla", "--lake", lake, "--config", str(cfg), "--at", "2025-01-03"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    # care has 5 executions in the window (< 10): no budget beside INSUFFICIENT_DATA
+    assert "INSUFFICIENT_DATA" in lines["care"] and "%  -  " not in lines["care"]
+    assert re.search(r"\s-\s+INSUFFICIENT_DATA", lines["care"])
+    assert not re.search(r"\d{4,}\.\ds", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (850, "850 ms"),
+        (12_340, "12.3 s"),
+        (135_000, "2 min 15 s"),
+        (3 * 3_600_000 + 5 * 60_000, "3 h 05 min"),
+        (135_493_300, "1 d 13 h"),
+        (None, "-"),
+    ],
+)
+def test_human_durations(ms, text):
+    assert cli.human_duration(ms) == text

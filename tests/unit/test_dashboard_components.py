@@ -353,6 +353,7 @@ def test_sla_tables_show_human_durations_and_alerts_in_words() -> None:
             "state_machine_name": ["m"],
             "domain": ["d"],
             "status": ["BREACHED"],
+            "window": ["30d"],
             "executions": [10],
             "failed": [3],
             "attainment": [0.7],

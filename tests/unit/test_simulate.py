@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
 
-from collectors.simulate import GROUND_TRUTH_FILE, World, build_demo, make_plan, records
+from collectors.simulate import GROUND_TRUTH_FILE, World, build_demo, make_plan, records, scenario
 from collectors.simulate.build import _days
 from collectors.simulate.definitions import enterprise
 from collectors.stepfunctions import fetch as sf
@@ -210,7 +210,7 @@ def test_every_event_type_in_the_lake_is_a_real_history_event_type(lake_dir: str
 def test_the_outage_failures_are_in_the_lake_inside_its_window(lake_dir: str, truth: dict) -> None:
     outage = next(i for i in truth["incidents"] if i["kind"] == "outage")
     start, end = datetime.fromisoformat(outage["start"]), datetime.fromisoformat(outage["end"])
-    assert end - start == (end - start).__class__(hours=2)
+    assert end - start == (end - start).__class__(hours=scenario.OUTAGE_HOURS)
     for m in outage["machines"]:
         inside = _sql(
             lake_dir,

@@ -19,9 +19,9 @@ def test_repo_example_loads_and_inherits():
         cfg.domains
     )
     pay = cfg.for_domain("payments")
-    assert pay.success == pytest.approx(0.995) and pay.latency_threshold_s == 120 and pay.window == "30d"
+    assert pay.success == pytest.approx(0.98) and pay.latency_threshold_s == 120 and pay.window == "30d"
     m = cfg.for_machine("arn:x", "ai-inference-batch-scoring", "ai-inference")
-    assert m.latency_p95_max_s == 3000 and m.success == pytest.approx(0.98) and m.owner == "ml-platform"
+    assert m.latency_p95_max_s == 9000 and m.success == pytest.approx(0.96) and m.owner == "ml-platform"
     assert cfg.exclusions[0].domain == "payments"
     assert cfg.for_domain("unknown") == cfg.defaults
 
