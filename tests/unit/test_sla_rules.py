@@ -140,8 +140,10 @@ def test_the_burndown_weighs_each_machine_by_its_own_objective(tmp_path):
 def test_the_burndown_chart_spans_the_window_and_keeps_its_axis_readable(tmp_path):
     from dashboard.components import charts
 
-    rows = [_ex(PAY_A, f"m{i}", t(1, 1, 3 * i, month=3), "FAILED" if i < 3 else "SUCCEEDED", 1_000)
-            for i in range(20)]
+    rows = [
+        _ex(PAY_A, f"m{i}", t(1, 1, 3 * i, month=3), "FAILED" if i < 3 else "SUCCEEDED", 1_000)
+        for i in range(20)
+    ]
     q = _lake(tmp_path, rows)
     cfg = sla_config.parse("defaults: {window: calendar_month, success_objective: 99%, min_executions: 1}")
     burn = q.budget_burndown(cfg, t(1, 3, month=3), domain="pay")
