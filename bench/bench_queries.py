@@ -216,6 +216,8 @@ def questions(lake: str) -> dict[str, str]:
         "flow_edges": f"q.flow_edges({sm!r}, S7, E)",
         "flow_paths": f"q.flow_paths({sm!r}, S7, E)",
         "state_durations": f"q.state_durations({sm!r}, S7, E)",
+        "version_figures(30d)": f"q.version_figures({sm!r}, S30, E)",
+        "version_figures(30d, by day)": f"q.version_figures({sm!r}, S30, E, by_day=True)",
         "audit_rows(30d, page 1)": "q.audit_rows(D, S30, E, cfg)",
         "audit_rows(30d, mid page)": "q.audit_rows(D, S30, E, cfg, after=(E - timedelta(days=15), ''))",
         "audit_count(30d)": "q.audit_count(D, S30, E)",
