@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, frame, sidebar
@@ -201,7 +202,11 @@ if versioned:
             "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
         },
     )
-    daily = daily_view(data.version_figures(f.machine, start, end, None if f.machine else f.domain, True))
+    # Per day only for the machines drawn: one machine's partitions each, not the whole scope's again.
+    daily = pd.concat(
+        [daily_view(data.version_figures(arn, start, end, None, True)) for arn in versioned[:10]],
+        ignore_index=True,
+    )
     for arn in versioned[:10]:
         rows = versions[versions["state_machine_arn"] == arn]
         name = charts.plain([rows["state_machine_name"].iloc[0]])[0]
