@@ -5,7 +5,7 @@ memory, against the naive way (pandas reads the table, then filters) side by sid
     python bench/bench_queries.py --lake /tmp/bench-lake --only 'sla|triage' --repeat 3 --no-naive
 
 The lake is reused when it exists. By default it is built with the demo simulator (the same lake as
-`python -m collectors demo --executions N --events sample`); `--builder columnar` writes simpler
+`stepscope demo --executions N --events sample`); `--builder columnar` writes simpler
 executions and state runs straight from numpy instead (faster to build, no events table).
 Figures on a shared machine are noisy: each row shows the load average it ran under.
 """

@@ -18,7 +18,7 @@ Conventions:
 
 The methods (signatures and column lists) live in `queries/api.py`; `queries.sla_config` loads the SLA
 file, `queries.signature` normalises failure causes, `queries.export` writes the audit CSV and
-`python -m queries` is the command line (`sla`, `export-audit`).
+`stepscope sla` and `stepscope export-audit` (stepscope/cli.py) are the command line.
 """
 
 from __future__ import annotations
