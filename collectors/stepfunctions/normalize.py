@@ -553,26 +553,26 @@ class _Replayer:
             for s in v.children:
                 self.close_scope(s, "scope", ts)
 
+    def _attach(self, eid: int, p: int, vtype: str | None) -> _Visit | None:
+        """The open visit of `vtype` the event at `eid` (after `p`) belongs to: the previous event's, or the
+        nearest enclosing one. None when there is none: the chain then goes on through this event."""
+        pv = self.ctx.get(p)
+        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
+        self.ctx[eid] = v if v is not None else pv
+        return v
+
     def _on_succeeded(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
         """*Succeeded (task, Map, Parallel): the last attempt did not fail."""
-        ctx = self.ctx
-        pv = ctx.get(p)
-        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
-        if v is None:  # nothing to attach to: keep the chain going through this event
-            ctx[eid] = ctx.get(p)
+        v = self._attach(eid, p, vtype)
+        if v is None:
             return
-        ctx[eid] = v
         v.pending = False
 
     def _on_aborted(self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None) -> None:
         """*Aborted: the visit and everything it enclosed were aborted."""
-        ctx = self.ctx
-        pv = ctx.get(p)
-        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
-        if v is None:  # nothing to attach to: keep the chain going through this event
-            ctx[eid] = ctx.get(p)
+        v = self._attach(eid, p, vtype)
+        if v is None:
             return
-        ctx[eid] = v
         v.aborted = True
         for s in v.children:
             self.close_scope(s, "ABORTED", ts)
@@ -581,13 +581,9 @@ class _Replayer:
         self, ev: Mapping, t: str, eid: int, p: int, ts: datetime, vtype: str | None
     ) -> None:
         """MapStateStarted/ParallelStateStarted: a new attempt of a Map or Parallel state."""
-        ctx = self.ctx
-        pv = ctx.get(p)
-        v = pv if pv is not None and pv.open and pv.type == vtype else _climb(pv, vtype)
-        if v is None:  # nothing to attach to: keep the chain going through this event
-            ctx[eid] = ctx.get(p)
+        v = self._attach(eid, p, vtype)
+        if v is None:
             return
-        ctx[eid] = v
         v.attempts += 1
         v.pending = False
         v.sub = {}
