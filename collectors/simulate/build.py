@@ -626,6 +626,10 @@ def _write_small_tables(
         for k, v in f["newest"].items():
             newest[k] = max(newest.get(k, 0), v)
     collected = records.ms_to_dt(plan.end_ms)
+    # Executions still going at the end of the window: what a collector would revisit next run.
+    running: Counter = Counter()
+    for f in figures:
+        running.update({name: c for (name, st), c in f["status"].items() if st == "RUNNING"})
     cursors = [
         {
             "source": HISTORIES,
@@ -635,7 +639,7 @@ def _write_small_tables(
             "domain": s.domain,
             "watermark": records.ms_to_dt(newest[s.name]) if s.name in newest else None,
             "last_collected_at": collected,
-            "open_items": 0,
+            "open_items": running[s.name],
             "incomplete_items": 0,
             "last_error": None,
         }

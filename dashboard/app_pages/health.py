@@ -56,7 +56,8 @@ if errored.any():
 if not (stale.any() or incomplete.any() or errored.any()):
     st.success("Every state machine is collected and up to date.", icon=":material/check_circle:")
 view = health.assign(
-    lag=[duration(s * 1000) if s == s else "never" for s in health["lag_s"]],
+    # The lag since the last collection: below a minute it is up to date, not "0 ms" of something.
+    lag=["never" if s != s else "under 1 min" if s < 60 else duration(s * 1000) for s in health["lag_s"]],
     fresh=["stale" if s else "fresh" for s in stale],
 )
 st.dataframe(
