@@ -13,6 +13,7 @@ if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs
 from dashboard import data, sidebar  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 EXECUTION = "execution"
 
 
@@ -37,7 +38,8 @@ def pages() -> dict[str, list[st.Page]]:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Stepscope", page_icon=":material/insights:", layout="wide")
+    # A file served by this server: an icon name would be fetched from a font CDN (air-gapped sites have none).
+    st.set_page_config(page_title="Stepscope", page_icon=str(FAVICON), layout="wide")
     nav = pages()
     page = st.navigation(nav)
     if "execution" in st.query_params and page.url_path == "":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, frame
 from dashboard.components import charts, links
-from dashboard.components.flow_overlay import execution_overlay
+from dashboard.components.flow_overlay import execution_overlay, task_retries
 from dashboard.components.graph import to_dot
-from dashboard.components.text import duration, md_escape
+from dashboard.components.text import duration, md_escape, running_for
 from lake.asl import AslError, parse_definition
 
 frame.open_page("Execution")
@@ -33,21 +32,26 @@ if ex is None:
     st.stop()
 
 st.subheader(md_escape(ex["name"]))
-stop = f"{ex['stop_time']:%Y-%m-%d %H:%M:%S}" if ex.get("stop_time") is not None else "still running"
+status = ex["status"]
+if ex.get("stop_time") is not None:
+    ended = f"stopped {ex['stop_time']:%Y-%m-%d %H:%M:%S} UTC"
+elif status == "RUNNING":
+    ended = running_for(ex["start_time"], data.lake_status().now)
+else:
+    ended = "stop time unknown"
 st.caption(
     f"{md_escape(ex['state_machine_name'])} · domain {md_escape(ex.get('domain'))} · "
-    f"started {ex['start_time']:%Y-%m-%d %H:%M:%S} UTC · stopped {stop}"
+    f"started {ex['start_time']:%Y-%m-%d %H:%M:%S} UTC · {ended}"
 )
 runs = data.execution_state_runs(arn)
-status = ex["status"]
 colour = {"SUCCEEDED": "green", "RUNNING": "blue"}.get(status, "red")
 st.badge(status, color=colour)
 a, b, c, d = st.columns(4)
 a.metric("Duration", duration(ex.get("duration_ms")))
 b.metric(
-    "Attempts",
-    f"{int(pd.to_numeric(runs['attempts']).fillna(1).sum()):,}",
-    help="Task attempts over every state run, retries included.",
+    "Task retries",
+    f"{task_retries(runs):,}",
+    help="Retries of Task states: over every Task state run, its attempts minus the first one.",
 )
 c.metric("Redrives", int(ex.get("redrive_count") or 0))
 d.metric("Events", f"{int(ex.get('event_count') or 0):,}")
@@ -124,6 +128,7 @@ st.dataframe(
     events[["event_id", "timestamp", "type", "state_name", "details_json"]],
     hide_index=True,
     width="stretch",
+    placeholder="",
     column_config={
         "event_id": "Id",
         "type": "Type",

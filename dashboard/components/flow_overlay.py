@@ -73,3 +73,10 @@ def _pct(n: float, d: float) -> str:
 
 def _visits(n: float) -> str:
     return "1 visit" if int(n) == 1 else f"{int(n):,} visits"
+
+
+def task_retries(runs: pd.DataFrame) -> int:
+    """Retries of an execution's Task state runs: the sum of attempts - 1 (other state types never retry)."""
+    tasks = runs[runs["state_type"] == "Task"]
+    attempts = pd.to_numeric(tasks["attempts"], errors="coerce").fillna(1)
+    return int((attempts - 1).clip(lower=0).sum())

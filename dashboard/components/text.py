@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import datetime
 
 _PUNCT = frozenset(string.punctuation)
 
@@ -70,3 +71,27 @@ def shorten(text: object, limit: int = 80) -> str:
     """The first line of a text cut to `limit` characters with an ellipsis (None → '')."""
     s = "" if text is None or text != text else " ".join(str(text).split())
     return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+
+
+_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000))
+
+
+def elapsed(ms: float | None) -> str:
+    """A duration in ms as its two largest whole units (6 d 2 h, 3 h 5 min, 4 min, 12 s; under a second: 850 ms)."""
+    if ms is None or ms != ms:
+        return "–"
+    ms = max(float(ms), 0.0)
+    for i, (unit, size) in enumerate(_UNITS):
+        if ms >= size:
+            whole, rest = divmod(int(ms), size)
+            if i + 1 < len(_UNITS):
+                small, small_size = _UNITS[i + 1]
+                if rest // small_size:
+                    return f"{whole} {unit} {rest // small_size} {small}"
+            return f"{whole} {unit}"
+    return f"{ms:.0f} ms"
+
+
+def running_for(start: datetime, now: datetime) -> str:
+    """How long a still running execution has run, up to `now` ('running for 6 d 2 h')."""
+    return f"running for {elapsed((now - start).total_seconds() * 1000)}"

@@ -279,3 +279,18 @@ def test_overview_verdicts_in_the_browser_are_the_cli_verdicts(
             # the innermost block holding the card's heading: the card itself (ancestors come first)
             card = page.locator('[data-testid="stVerticalBlock"]', has=heading).last
             assert words in card.inner_text(), (period, domain, card.inner_text()[:300])
+
+
+def test_the_browser_fetches_nothing_from_outside_the_server(app_url: str, page: object) -> None:
+    """An air-gapped network must see every page whole: no font, icon or script from elsewhere."""
+    host = urllib.parse.urlsplit(app_url).netloc
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if urllib.parse.urlsplit(r.url).netloc in (host, "") else outside.append(r.url),
+    )
+    for name, (path, title) in PAGES.items():
+        page.goto(app_url + path)
+        settle(page, title)
+        wait_drawn(page, DRAWN[name])
+    assert [u for u in outside if not u.startswith(("data:", "blob:"))] == []
