@@ -15,6 +15,8 @@ HEATMAPS = {
     "error": "Error × state machine",
 }
 
+TRIAGE_PAGE = 200  # rows of the triage list at a time
+
 frame.open_page(
     "Failures", "What failed, where in the flow, why, and is it new? Pick a row to open the execution."
 )
@@ -24,10 +26,25 @@ start, end = data.period_window(f.period)
 groups = data.error_groups(start, end, f.domain, f.machine)
 
 st.subheader("Triage: most recent failures")
-triage = data.triage_list(start, end, f.domain, f.machine, 200)
+ss = st.session_state
+page_rows = int(ss.setdefault("triage_page", TRIAGE_PAGE))
+limit = int(ss.setdefault("triage_limit", page_rows))
+triage = data.triage_list(start, end, f.domain, f.machine, limit)
+total = (
+    int(groups["count"].sum()) if len(groups) else len(triage)
+)  # every failure of the period is in a group
 if triage.empty:
     st.success("No failed executions in this period.", icon=":material/check_circle:")
 else:
+    if len(triage) < total:
+        st.caption(f"Showing the newest {len(triage):,} of {total:,} failures in the period.")
+        st.button(
+            f"Show {page_rows:,} more",
+            key="triage_more",
+            on_click=lambda: ss.update(triage_limit=limit + page_rows),
+        )
+    else:
+        st.caption(f"All {total:,} failures in the period.")
     view = triage_view(triage, groups)
     picked = st.dataframe(
         view,
