@@ -1,12 +1,15 @@
-"""Fixtures for the dashboard tests: a small simulated lake (plus one hostile execution), an SLA file."""
+"""Fixtures for the dashboard tests: a small simulated lake (plus one hostile execution), an SLA file, and
+Streamlit's caches cleared before every test."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from dash_lakes import write_hostile_execution
 
 from collectors.simulate import GROUND_TRUTH_FILE, build_demo
@@ -49,3 +52,18 @@ def slas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("slas") / "slas.yaml"
     path.write_text(SLAS_YAML)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Cached results are per process: a test on another lake or SLA file must not see the previous answers."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -> None:
+    """The dashboard reads the test lake with the test SLA file."""
+    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
+    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
+from apptest_pages import open_page
 
 from collectors.simulate import GROUND_TRUTH_FILE, build_demo
 from dashboard.components import palette
@@ -20,14 +18,6 @@ from stepscope import cli
 ROOT = Path(__file__).resolve().parents[2]
 SLAS = ROOT / "slas.yaml"
 END = "2026-11-27T15:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Every test reads its own lake: no cached result from another test's."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +54,7 @@ def test_the_overview_shows_the_expected_verdicts(default_demo, monkeypatch: pyt
     lake, truth = default_demo
     monkeypatch.setenv("STEPSCOPE_LAKE", str(lake))
     monkeypatch.setenv("STEPSCOPE_SLAS", str(SLAS))
-    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=60)
-    at.query_params["period"] = "7d"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("overview", period="7d")
     cards = [s.value for s in at.subheader if s.value != "Worst offenders"]
     badges = [m.value for m in at.markdown if "badge[" in m.value]
     expected = truth["expected_sla"]["domains"]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.text import running_for
@@ -19,20 +17,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "streamlit_app.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    # Cached results are per process: a test on another lake must not see the previous lake's answers.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture
-def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -> None:
-    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
-    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
 
 
 def open_execution(arn: str) -> AppTest:

@@ -3,22 +3,11 @@ as RUNNING, and a lag under a minute reads as such."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
+from apptest_pages import open_page
 
 
 def test_still_running_is_what_the_lake_holds(
@@ -35,10 +24,7 @@ def test_still_running_is_what_the_lake_holds(
         ).fetchall()
     )
     assert sum(running.values()) > 0
-    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/health.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("health")
     table = next(d.value for d in at.dataframe if "open_executions" in d.value.columns)
     shown = dict(zip(table["name"], table["open_executions"], strict=True))
     assert {k: v for k, v in shown.items() if v} == running

@@ -7,13 +7,12 @@ import re
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
+from apptest_pages import open_page
 from dash_lakes import XSS_CAUSE, XSS_NAME, execution_arn
 from streamlit.testing.v1 import AppTest
 
@@ -34,32 +33,6 @@ PAGES = {
     "health": "Collection health",
 }
 OUTAGE = "model-endpoint-outage"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    # Cached results are per process: a test on another lake must not see the previous lake's answers.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture
-def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -> None:
-    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
-    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
-
-
-def open_page(page: str, **params: str) -> AppTest:
-    """Run the router with query params, then switch to `page` (None: stay where the router put us)."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if page != "overview" and not at.exception:
-        at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def charts(at: AppTest, kind: str) -> list:

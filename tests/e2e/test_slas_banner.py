@@ -3,11 +3,10 @@ every page, and a broken file stops only the pages that show SLA figures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
+import apptest_pages
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.text import md_escape
@@ -36,14 +35,6 @@ defaults:
 WHERE = "line 4, column 14: mapping values are not allowed here"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    # Cached results are per process: a test with another SLA file must not see the previous answers.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 def _with_slas(monkeypatch: pytest.MonkeyPatch, lake: Path, folder: Path, text: str) -> Path:
     path = folder / "slas.yaml"
     path.write_text(text)
@@ -63,15 +54,7 @@ def broken(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, tmp_path: Path) -> 
 
 
 def open_page(page: str) -> AppTest:
-    """Run the router (it opens the Overview), then switch to `page` unless it is the Overview."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["period"] = "7d"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    if page != "overview":
-        at.switch_page(f"app_pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest_pages.open_page(page, period="7d")
 
 
 def texts(at: AppTest) -> str:

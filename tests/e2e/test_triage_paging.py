@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from apptest_pages import APP
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def test_showing_n_of_total_then_more(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path):
     monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
     monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
-    at = AppTest.from_file(str(ROOT / "dashboard" / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["period"] = "30d"
     at.run()
     at.session_state["triage_page"] = 10

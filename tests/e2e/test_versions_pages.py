@@ -4,12 +4,11 @@ its ground truth (incident `triage-v2-latency-regression`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
+from apptest_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.versions import version_label
@@ -22,33 +21,9 @@ REGRESSION = "triage-v2-latency-regression"
 UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture
-def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -> None:
-    monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
-    monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
-
-
 @pytest.fixture
 def regression(truth: dict) -> dict:
     return next(i for i in truth["incidents"] if i["id"] == REGRESSION)
-
-
-def open_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    if not at.exception:
-        at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def version_table(at: AppTest) -> pd.DataFrame:
