@@ -1,23 +1,34 @@
-# Stepscope dashboard image. Point it at a lake with STEPSCOPE_LAKE (a mounted folder or s3://bucket/prefix);
-# without one it builds and serves the simulated demo lake.
+# Stepscope image: the `stepscope` command as a non-root user (uid 10001). With no arguments it serves the
+# dashboard on 0.0.0.0:8501; any other command by argument (`collect --lake s3://...`, `export-audit ...`).
+# The dashboard reads STEPSCOPE_LAKE (a mounted folder or s3://bucket/prefix); without it, a simulated demo.
+# deploy/entrypoint.sh says what each argument does; deploy/ holds the scheduled-job recipes.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    STEPSCOPE_LAKE=/data/lake
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    STEPSCOPE_PORT=8501
 WORKDIR /app
 
+# Only the runtime part of requirements.txt: the pins of the tests and linters stay out of the image.
 COPY requirements.txt pyproject.toml ./
-RUN pip install -r requirements.txt
+RUN sed '/^# Tests and tooling/,$d' requirements.txt >/tmp/runtime.txt \
+    && pip install --no-cache-dir -r /tmp/runtime.txt \
+    && rm /tmp/runtime.txt
 COPY lake lake
 COPY collectors collectors
 COPY queries queries
 COPY dashboard dashboard
 COPY stepscope stepscope
-COPY .streamlit .streamlit
-COPY slas.yaml ./
-RUN pip install --no-deps -e . && useradd --create-home stepscope && mkdir -p /data && chown stepscope /data
-USER stepscope
+COPY .streamlit/config.toml .streamlit/config.toml
+COPY slas.yaml access.yaml ./
+COPY deploy/entrypoint.sh /usr/local/bin/stepscope-entrypoint
+RUN pip install --no-cache-dir --no-deps -e . \
+    && chmod 0755 /usr/local/bin/stepscope-entrypoint \
+    && useradd --uid 10001 --user-group --create-home stepscope \
+    && mkdir -p /data \
+    && chown stepscope:stepscope /data
+USER 10001:10001
 
 EXPOSE 8501
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
-CMD ["sh", "-c", "[ -f \"$STEPSCOPE_LAKE/_stepscope.json\" ] || case \"$STEPSCOPE_LAKE\" in s3://*) ;; *) stepscope demo --lake \"$STEPSCOPE_LAKE\";; esac; exec stepscope serve --address 0.0.0.0 --port 8501"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 CMD ["stepscope-entrypoint", "health"]
+ENTRYPOINT ["stepscope-entrypoint"]
+CMD ["serve"]

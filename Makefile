@@ -6,7 +6,7 @@ LAKE   ?= demo-lake
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: help install browser test test-fast lint run demo bench clean
+.PHONY: help install browser system-tools oidc test test-fast lint run demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,16 +27,36 @@ browser: ## Install Debian's chromium for the browser tests (Playwright drives i
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 
-test: install browser lint ## Lint, then the whole suite (unit, integration against moto, AppTest, headless Chromium)
+# Java 17 for the PySpark test of the lake, systemd-analyze for the systemd recipes' test.
+system-tools: ## Install Debian's Java 17 and systemd tools for the Spark and deploy-recipe tests, if missing
+	@if command -v java >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1; then \
+		echo "java: $$(java -version 2>&1 | head -1); $$(systemd-analyze --version | head -1)"; \
+	else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+			openjdk-17-jre-headless systemd; \
+	fi
+
+# The sign-in tests' OpenID Connect provider: oidc-provider from npm, as the committed lockfile pins it.
+OIDC := tests/oidc
+oidc: $(OIDC)/node_modules/.installed ## Install the test OIDC provider (npm ci in tests/oidc; Debian's Node if missing)
+
+$(OIDC)/node_modules/.installed: $(OIDC)/package.json $(OIDC)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --prefix $(OIDC) --no-audit --no-fund --silent
+	touch $@
+
+test: install browser system-tools oidc lint ## Lint, then the whole suite (unit, integration against moto, AppTest, headless Chromium)
 	$(BIN)/python -m pytest
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
-lint: install ## ruff check, ruff format --check, mypy (lake, queries, collectors, stepscope)
+lint: install ## ruff check, ruff format --check, mypy (lake, queries, collectors, stepscope), hadolint (Dockerfile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 demo: install ## Build the demo lake in $(LAKE) if it is missing
 	@if [ -f "$(LAKE)/_stepscope.json" ]; then echo "demo lake: $(LAKE) (exists)"; \
@@ -52,7 +72,12 @@ bench: install ## Print the figures: normalizer, demo build, collector on moto, 
 	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_collect.py
+	$(BIN)/python bench/bench_logs.py
+	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_queries.py --lake $(BENCH_LAKE) --executions $(BENCH_EXECUTIONS)
+	$(BIN)/python bench/bench_metric_queries.py --lake $(BENCH_LAKE) --executions $(BENCH_EXECUTIONS)
+	$(BIN)/python bench/bench_export.py --lake $(BENCH_LAKE)
+	$(BIN)/python bench/bench_access.py --lake $(BENCH_LAKE)
 	$(BIN)/python bench/bench_pages.py --lake $(BENCH_LAKE) --executions $(BENCH_EXECUTIONS)
 
 clean: ## Remove the venv, caches and local lakes

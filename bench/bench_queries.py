@@ -206,10 +206,15 @@ def questions(lake: str) -> dict[str, str]:
         "budget_burndown": "q.budget_burndown(cfg, E, domain=D)",
         "burn_rate_alerts": "q.burn_rate_alerts(cfg, E)",
         "failures_by_machine_hour": "q.failures_by_machine_hour(S7, E)",
+        "failures_by_machine_hour(24h, hourly)": "q.failures_by_machine_hour(E - timedelta(hours=24), E, bucket_s=3600)",
         "failures_by_state_day": "q.failures_by_state_day(S30, E, domain=D)",
         "failures_by_error_machine": "q.failures_by_error_machine(S7, E)",
         "error_groups": "q.error_groups(S7, E, domain=D)",
+        "error_groups(30d, all)": "q.error_groups(S30, E)",
+        "error_groups(1h)": "q.error_groups(E - timedelta(hours=1), E)",
         "triage_list(100)": "q.triage_list(S7, E, limit=100)",
+        "triage_list(1h)": "q.triage_list(E - timedelta(hours=1), E, limit=200)",
+        "similar_failures": f"q.similar_failures({info['signature']!r})",
         "execution(arn)": f"q.execution({info['arn']!r})",
         "execution(arn, hints)": f"q.execution({info['arn']!r}, domain={info['domain']!r}, day=DAY)",
         "flow_states": f"q.flow_states({sm!r}, S7, E)",
@@ -221,7 +226,7 @@ def questions(lake: str) -> dict[str, str]:
         "audit_rows(30d, page 1)": "q.audit_rows(D, S30, E, cfg)",
         "audit_rows(30d, mid page)": "q.audit_rows(D, S30, E, cfg, after=(E - timedelta(days=15), ''))",
         "audit_count(30d)": "q.audit_count(D, S30, E)",
-        "audit_export(30d)": "export_audit(q.audit_batches(D, S30, E, cfg), TMP + '/audit.csv', {})",
+        "audit_export(30d)": "export_audit(q.audit_batches(D, S30, E, cfg), TMP, D, explicit(S30, E), {})",
     } | {"_info": json.dumps(info)}
 
 
@@ -251,11 +256,13 @@ NAIVE = {
     "for w in (300, 1800, 3600, 21600, 259200)]",
     "failures_by_machine_hour": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; "
     "f.groupby([f.state_machine_arn, f.start_time.dt.hour]).size()",
+    "failures_by_machine_hour(24h, hourly)": "ex(FAILS); f = X[(X.start_time >= E - timedelta(hours=24)) & "
+    "(X.start_time < E) & X.status.isin(FAIL)]; f.groupby([f.state_machine_arn, f.start_time.dt.floor('h')]).size()",
     "failures_by_state_day": f"ex(FAILS); f = X[{_IN30} & X.status.isin(FAIL) & (X.domain == D)]; "
-    "f.groupby([f.start_time.dt.floor('D'), f.failed_state]).size()",
-    "failures_by_error_machine": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; f.groupby(['error', 'state_machine_arn']).size()",
+    "f.groupby([f.start_time.dt.floor('D'), f.root_state]).size()",
+    "failures_by_error_machine": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL)]; f.groupby(['root_error', 'state_machine_arn']).size()",
     "error_groups": f"ex(FAILS); f = X[{_IN7} & X.status.isin(FAIL) & (X.domain == D)]; "
-    "f.assign(p=f.cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['error', 'failed_state', 'p']).size()",
+    "f.assign(p=f.root_cause.fillna('').str.replace(r'\\d+', '<n>', regex=True)).groupby(['root_error', 'root_state', 'p']).size()",
     "triage_list(100)": f"ex(None); f = X[{_IN7} & X.status.isin(FAIL)]; f.nlargest(100, 'start_time')",
     "execution(arn)": "ex(None); X[X.execution_arn == ARN]",
     "execution(arn, hints)": "ex(None); X[X.execution_arn == ARN]",
@@ -289,7 +296,8 @@ import os
 t0 = time.perf_counter()
 import queries
 from queries import sla_config
-from queries.export import export_audit
+from queries.audit.job import export_audit
+from queries.audit.period import explicit
 q = queries.connect(lake)
 cfg = sla_config.load(sys.argv[4]) if len(sys.argv) > 4 else sla_config.default()
 t1 = time.perf_counter(); r = EXPR; t2 = time.perf_counter(); r = EXPR; t3 = time.perf_counter()
@@ -306,7 +314,7 @@ RUN_NAIVE = (
 import pandas as pd
 X = R = None
 SLA = ['domain', 'state_machine_arn', 'status', 'start_time', 'duration_ms']
-FAILS = SLA + ['error', 'failed_state', 'cause']
+FAILS = SLA + ['root_error', 'root_state', 'root_cause']
 def ex(columns):  # the whole table, or the columns the question needs (None = all)
     global X
     X = pd.read_parquet(lake + '/executions', columns=columns)
@@ -354,6 +362,7 @@ def probe(lake: str) -> None:
                 "arn": ex["execution_arn"],
                 "sm": ex["state_machine_arn"],
                 "day": str(ex["date"]),
+                "signature": tl["signature"].iloc[0],
                 "executions": info["executions"],
             }
         )

@@ -6,11 +6,16 @@ any point re-reads from the old position and, the writes being idempotent, ends 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lake.store import Lake
 
 CursorKey = tuple[str, str, str, str]  # (source, account_id, region, key)
+KEY_COLUMNS = ("source", "account_id", "region", "key")
 
 
 class Cursors:
@@ -31,3 +36,27 @@ class Cursors:
         self.lake.write("cursors", [row])
         self._rows[(source, account_id, region, key)] = row
         return row
+
+    def of(self, source: str, account_id: str, region: str, prefix: str) -> dict[str, dict[str, Any]]:
+        """key → row of every cursor of this source and target whose key starts with `prefix`."""
+        return {
+            k[3]: r
+            for k, r in self._rows.items()
+            if k[:3] == (source, account_id, region) and k[3].startswith(prefix)
+        }
+
+    def put_many(self, rows: list[dict[str, Any]], *, drop: Iterable[CursorKey] = ()) -> None:
+        """Write several cursor rows and remove the `drop` keys in one rewrite of the table."""
+        gone = {"\x1f".join(k) for k in drop}
+        if not rows and not gone:
+            return
+
+        def dropped(old: pa.Table) -> Any:
+            key = pc.binary_join_element_wise(*(old.column(c) for c in KEY_COLUMNS), "\x1f")
+            return pc.fill_null(pc.is_in(key, value_set=pa.array(sorted(gone), pa.string())), False)
+
+        self.lake.write("cursors", rows, replace_where=dropped if gone else None)
+        for k in drop:
+            self._rows.pop(k, None)
+        for r in rows:
+            self._rows[(r["source"], r["account_id"], r["region"], r["key"])] = r

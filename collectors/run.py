@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -20,6 +20,7 @@ from collectors.ratelimit import RateLimiter
 from collectors.source import CollectOptions, Context, Progress, Source
 from collectors.sources import enabled
 from collectors.stepfunctions import fetch as sf
+from collectors.stepfunctions.normalize import with_root_failures
 from lake.store import Lake
 from lake.upgrade import upgrade_if_needed
 
@@ -39,6 +40,7 @@ class Summary:
     discovery: dict[str, str]
     errors: list[str]
     sources: tuple[Source, ...] = ()
+    figures: dict[str, float] = field(default_factory=dict)  # derived by the sources, e.g. a monthly cost
 
     @property
     def seconds(self) -> float:
@@ -47,6 +49,7 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.counts,
+            **self.figures,
             "seconds": round(self.seconds, 3),
             "api": self.api,
             "discovery": self.discovery,
@@ -62,7 +65,7 @@ class Summary:
             f"collect: {c.get('machines', 0)} state machines, sources {', '.join(s.name for s in self.sources)}"
         ]
         for s in self.sources:
-            lines += [f"  {line}" for line in (s.summary(c) if s.summary else [])]
+            lines += [f"  {line}" for line in (s.summary({**c, **self.figures}) if s.summary else [])]
         lines += [
             f"  API calls: {calls}",
             f"  throttles {sum(api['throttles'].values())} (retried by the collector {c.get('collector_retries', 0)}), "
@@ -139,6 +142,7 @@ class Run:
             self.discovery,
             ctx.errors,
             self.sources,
+            ctx.figures,
         )
         ctx.lake.write(
             "collection_runs",
@@ -207,7 +211,7 @@ def collect(
     upgraded to this format first."""
     from collectors.aws import targets as make_targets
 
-    upgrade_if_needed(Lake(opts.lake), log=log)
+    upgrade_if_needed(Lake(opts.lake), log=log, root_failures=with_root_failures)
     if limiter is None:
         limiter = targets[0].limiter if targets else RateLimiter()
     if targets is None:

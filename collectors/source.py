@@ -38,6 +38,20 @@ class CollectOptions:
     concurrency: int = 8
     batch_size: int = 200
     progress_every: float = 2.0  # seconds between progress lines; 0 = quiet
+    metric_price: float = 0.01  # USD per 1,000 metrics requested (GetMetricData) or ListMetrics requests
+    schedule: timedelta = timedelta(minutes=5)  # how often this collect runs: the monthly cost estimate
+    history_source: str = "api"  # STANDARD histories: api (GetExecutionHistory) or logs (where logged ALL)
+
+
+def reads_logs(sm: Mapping[str, Any], opts: CollectOptions) -> bool:
+    """Whether a machine's histories come from its CloudWatch Logs group instead of the history API:
+    EXPRESS machines (which have no history API), and STANDARD ones under `history_source="logs"` that
+    log every event (level ALL) to a group; the others stay on the API, their only whole record."""
+    if sm.get("type") == "EXPRESS":
+        return True
+    return (
+        opts.history_source == "logs" and sm.get("logging_level") == "ALL" and bool(sm.get("log_group_arn"))
+    )
 
 
 class Progress:
@@ -72,6 +86,7 @@ class Context:
     sleep: Callable[[float], None]
     log: logging.LoggerAdapter[logging.Logger]
     errors: list[str] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)  # derived by sources (a cost), for the summary
 
     def error(self, msg: str) -> None:
         """An error the run goes on after (one state machine, one log group): counted, logged, summarised."""
@@ -92,4 +107,5 @@ class Source:
     quotas: Mapping[QuotaKey, Quota] = field(default_factory=dict)
     small_region_quotas: Mapping[QuotaKey, Quota] = field(default_factory=dict)
     progress: Callable[[Progress], str] | None = None  # its part of a progress line
-    summary: Callable[[Mapping[str, int]], list[str]] | None = None  # its lines of the closing summary
+    # its lines of the closing summary, from the run's counts and figures
+    summary: Callable[[Mapping[str, Any]], list[str]] | None = None

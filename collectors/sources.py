@@ -3,10 +3,12 @@ and one line here."""
 
 from __future__ import annotations
 
-from collectors import stepfunctions
+from collectors import cloudwatch, logs, stepfunctions, xray
 from collectors.source import Source
 
-SOURCES: dict[str, Source] = {s.name: s for s in (stepfunctions.SOURCE,)}
+SOURCES: dict[str, Source] = {
+    s.name: s for s in (stepfunctions.SOURCE, cloudwatch.SOURCE, logs.SOURCE, xray.SOURCE)
+}
 
 
 def enabled(names: list[str] | None) -> list[Source]:

@@ -1,27 +1,43 @@
-"""What every page starts with: its title, the 'no data yet' page, and the demo-data notice."""
+"""What every page starts with: its title, how fresh its data is, the 'no data yet' page, the demo-data
+notice, and what is wrong with (or not applied of) the sidebar's filters."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, sidebar
 from dashboard.components import palette
+from dashboard.components.text import elapsed, md_escape
+from dashboard.freshness import LATE_FACTOR
+
+FILTERS = ("domain", "machine", "period")  # what a page honours unless it says otherwise
+FILTER_WORDS = {"domain": "domain", "machine": "state machine", "period": "period"}
 
 
-def open_page(title: str, caption: str | None = None, needs_slas: bool = False) -> data.LakeStatus:
+def open_page(
+    title: str,
+    caption: str | None = None,
+    needs_slas: bool = False,
+    honours: Collection[str] = FILTERS,
+    scope: str | None = None,
+) -> data.LakeStatus:
     """Title the page; stop with a friendly explanation when there is nothing to show yet.
 
-    An SLA file that cannot be used is shown on every page; it stops only the pages that show SLA
-    figures (`needs_slas`), the others go on without it. Parts of a valid file that match nothing in
-    the lake are shown as a warning.
+    Every page says how fresh its data is (and, when collection is late, a banner). An SLA file that
+    cannot be used is shown on every page; it stops only the pages that show SLA figures (`needs_slas`),
+    the others go on without it. Parts of a valid file that match nothing in the lake are shown as a
+    warning. A filter the page `honours` that names nothing stops the page with what is wrong; a filter
+    set in the sidebar that the page does not honour is named, with the page's `scope` saying why.
     """
     st.title(title)
     status = data.lake_status()
     if not status.ready:
         no_data(status)
         st.stop()
+    freshness_note(status)
     sla_banner(needs_slas)
     if status.demo:
         st.info(
@@ -31,7 +47,61 @@ def open_page(title: str, caption: str | None = None, needs_slas: bool = False) 
         )
     if caption:
         st.caption(caption)
+    filters_note(honours, scope)
     return status
+
+
+def freshness_note(status: data.LakeStatus) -> None:
+    """'Data as of <the last successful collection>', in red with a banner when collection is late (the
+    last success older than LATE_FACTOR usual intervals). A demo lake lives at the end of its simulated
+    window, where its one run is never late."""
+    fr = data.freshness()
+    if fr.as_of is None:
+        if fr.late:
+            st.error(
+                f"No collection has succeeded: the {fr.runs} recorded run(s) all had errors, so the figures "
+                "may be missing data. See Collection health.",
+                icon=":material/schedule:",
+            )
+        else:
+            st.caption("No collection run is recorded in this lake: how fresh its data is is unknown.")
+        return
+    line = f"Data as of {fr.as_of:%Y-%m-%d %H:%M} UTC"
+    if status.demo:
+        line += ": the end of the simulated window (a demo is not collected on a schedule, so never late)"
+    elif fr.usual is not None:
+        line += f", collected every {elapsed(fr.usual.total_seconds() * 1000)} as a rule"
+    if fr.failed_since:
+        line += f"; the {fr.failed_since} run(s) since recorded errors"
+    if not fr.late:
+        st.caption(line + ".")
+        return
+    st.caption(f":red[{line}: collection is late.]")
+    assert fr.age is not None and fr.usual is not None
+    st.error(
+        f"Collection is late: the last successful collection finished {elapsed(fr.age.total_seconds() * 1000)} "
+        f"ago, more than {LATE_FACTOR}× its usual interval of {elapsed(fr.usual.total_seconds() * 1000)}. "
+        "What happened since is not in these figures; see Collection health.",
+        icon=":material/schedule:",
+    )
+
+
+def filters_note(honours: Collection[str], scope: str | None) -> None:
+    """Stop on a filter the page honours that names nothing; name the set filters it does not apply."""
+    f = sidebar.current()
+    wrong = [text for key, text in sidebar.problems(f) if key in honours]
+    if wrong:
+        for text in wrong:  # it quotes the link: shown as text, never as markup
+            st.error(md_escape(text), icon=":material/filter_alt_off:")
+        st.markdown("The link's value is kept in the address bar: pick another one in the sidebar.")
+        st.stop()
+    unused = [k for k in ("domain", "machine") if k not in honours and getattr(f, k)]
+    if unused:
+        what = " and ".join(FILTER_WORDS[k] for k in unused)
+        st.info(
+            f"The sidebar's {what} filter is not applied on this page" + (f": {scope}" if scope else "."),
+            icon=":material/filter_alt_off:",
+        )
 
 
 def sla_banner(needs_slas: bool) -> None:

@@ -10,11 +10,12 @@ import streamlit as st
 if __package__ in (None, ""):  # `streamlit run dashboard/streamlit_app.py` runs this file as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard import data, sidebar  # noqa: E402
+from dashboard import data, sidebar, signin  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 EXECUTION = "execution"
+NOT_PERMITTED = "Not permitted: this is outside the domains you may see, or not in the lake."
 
 
 def pages() -> dict[str, list[st.Page]]:
@@ -40,6 +41,7 @@ def pages() -> dict[str, list[st.Page]]:
 def main() -> None:
     # A file served by this server: an icon name would be fetched from a font CDN (air-gapped sites have none).
     st.set_page_config(page_title="Stepscope", page_icon=str(FAVICON), layout="wide")
+    signin.gate(data.session())  # the sign-in, 'ask' or refusal page stops here; else a banner
     nav = pages()
     page = st.navigation(nav)
     if "execution" in st.query_params and page.url_path == "":
@@ -48,7 +50,10 @@ def main() -> None:
         st.switch_page(target, query_params=st.query_params.to_dict())
     if data.lake_status().ready:
         sidebar.render()
-    page.run()
+    try:
+        page.run()
+    except data.NotPermitted:  # a question outside the person's domains that no page check caught
+        st.error(NOT_PERMITTED, icon=":material/lock:")
 
 
 main()

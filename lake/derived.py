@@ -8,6 +8,9 @@ executions partition (the writer follows `TableSpec.derives`).
   (queries/sla_runs.py says what that saves).
 - `failures`: the partition's failed, timed-out and aborted executions (about 1 in 100), without
   payloads: the rows every failure question reads.
+- `error_signatures`: the partition's failures counted per state machine and error signature of their
+  root failure, with first and last start; one file for the whole lake (the writer replaces a
+  partition's rows), so "first seen" and "new" look at all of history at the cost of one small read.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake.schema import EXECUTIONS, SLA_FACTS
+from lake.schema import ERROR_SIGNATURES, EXECUTIONS, FAILURES, SLA_FACTS
+from lake.signature import cause_pattern, pattern_signature
 from lake.status import SUCCEEDED, TERMINAL, UNSUCCESSFUL
 
 # Footer key of a sla_facts file: its runs (one per state machine, in row order) and their counts.
@@ -85,9 +89,44 @@ def sla_facts(executions: pa.Table) -> pa.Table:
 
 def failures(executions: pa.Table) -> pa.Table:
     """The `failures` rows of one executions partition: its failed, timed-out and aborted executions,
-    in their order, without payloads (no failure question reads them; they are not copied)."""
+    in their order, without payloads (no failure question reads them; they are not copied), with the
+    signature of their root failure."""
     t = executions.filter(pc.is_in(executions.column("status"), pa.array(UNSUCCESSFUL)))
+    cols = [pa.nulls(len(t), f.type) if f.name in PAYLOADS else t.column(f.name) for f in EXECUTIONS]
+    sigs = [s for s, _ in _signatures(t)]
+    return pa.Table.from_arrays([*cols, pa.array(sigs, pa.string())], schema=FAILURES)
+
+
+def _signatures(failed: pa.Table) -> list[tuple[str, str]]:
+    """(signature, cause pattern) of each row's root failure; the masking runs once per distinct cause."""
+    patterns: dict[str | None, str] = {}
+    out = []
+    cols = (failed.column(c).to_pylist() for c in ("root_error", "root_state", "root_cause"))
+    for error, state, cause in zip(*cols, strict=True):
+        pattern = patterns.get(cause)
+        if pattern is None:
+            pattern = patterns[cause] = cause_pattern(cause)
+        out.append((pattern_signature(error, state, pattern), pattern))
+    return out
+
+
+def error_signatures(executions: pa.Table) -> pa.Table:
+    """The `error_signatures` rows of one executions (or failures) partition, without its domain and date
+    (the writer adds them): failures per state machine and root-failure signature, sorted by both."""
+    t = executions.filter(pc.is_in(executions.column("status"), pa.array(UNSUCCESSFUL)))
+    groups: dict[tuple[str, str], list] = {}
+    cols = ("state_machine_arn", "root_error", "root_state", "start_time")
+    rows = zip(*(t.column(c).to_pylist() for c in cols), _signatures(t), strict=True)
+    for sm, error, state, start, (sig, pattern) in rows:
+        g = groups.get((sm, sig))
+        if g is None:
+            groups[(sm, sig)] = [sm, sig, error, state, pattern, 1, start, start]
+        else:
+            g[5] += 1
+            g[6], g[7] = min(g[6], start), max(g[7], start)
+    out = [groups[k] for k in sorted(groups)]
+    names = ERROR_SIGNATURES.names[2:]
     return pa.Table.from_arrays(
-        [pa.nulls(len(t), f.type) if f.name in PAYLOADS else t.column(f.name) for f in EXECUTIONS],
-        schema=EXECUTIONS,
+        [pa.array([r[i] for r in out], ERROR_SIGNATURES.field(n).type) for i, n in enumerate(names)],
+        names=names,
     )

@@ -3,6 +3,7 @@
 Layout (Hive style, readable by DuckDB, Athena, Spark)::
 
     <lake>/_stepscope.json                      lake metadata (source: "aws" or "demo", format_version)
+    <lake>/_stepscope.lock                      who is writing the lake now (lake/lock.py)
     <lake>/state_machines/part-0.parquet        small tables: one file
     <lake>/cursors/part-0.parquet
     <lake>/collection_runs/part-0.parquet
@@ -11,9 +12,12 @@ Layout (Hive style, readable by DuckDB, Athena, Spark)::
     <lake>/events/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet
     <lake>/sla_facts/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet          derived from executions
     <lake>/failures/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet           derived from executions
+    <lake>/metrics/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet            CloudWatch datapoints
 
 `domain` and `date` live only in the path (percent-encoded; DuckDB decodes them); `date` is the UTC
 start date of the execution, so an execution and its state runs and events share a partition.
+A row of no domain (an account-level metric) lives under `domain=__HIVE_DEFAULT_PARTITION__`, the
+folder name Hive, Athena and DuckDB read as a null domain.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ import urllib.parse
 from datetime import UTC, datetime
 
 META_FILE = "_stepscope.json"
+LOCK_FILE = "_stepscope.lock"
 PART_FILE = "part-0.parquet"
 # 2: every executions partition has its derived tables (sla_facts with runs, failures); positions of
 # every source in `cursors` (format 1 kept the Step Functions ones in `collection_state`).
-FORMAT_VERSION = 2
+# 3: executions carry their root failure (root_state, root_error, root_cause, root_path).
+FORMAT_VERSION = 3
+NO_DOMAIN = "__HIVE_DEFAULT_PARTITION__"  # the partition folder of rows whose domain is null
 
 
 def partition_dir(table: str, domain: str, date: str) -> str:

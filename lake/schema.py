@@ -33,6 +33,7 @@ STATE_MACHINES = _schema(
     ("logging_level", pa.string(), "ALL, ERROR, FATAL or OFF"),
     ("log_group_arn", pa.string(), "CloudWatch Logs group the machine logs to"),
     ("tracing_enabled", pa.bool_(), "X-Ray tracing on"),
+    ("include_execution_data", pa.bool_(), "its logs carry inputs and outputs (loggingConfiguration)"),
     ("collected_at", TS, "when this row was collected"),
 )
 
@@ -50,6 +51,10 @@ EXECUTIONS = _schema(
     ("error", pa.string(), "error of a failed execution"),
     ("cause", pa.string(), "cause of a failed execution"),
     ("failed_state", pa.string(), "name of the state where the execution failed"),
+    ("root_state", pa.string(), "the state whose failure (after retries, caught or not) ended the execution"),
+    ("root_error", pa.string(), "that state's error (the execution's when no state failed)"),
+    ("root_cause", pa.string(), "that state's cause"),
+    ("root_path", pa.string(), "enclosing Map/Parallel states of root_state, e.g. Fan[3]/Inner[0]"),
     ("redrive_count", pa.int32(), "times redriven (0 = first attempt)"),
     ("redrive_status", pa.string(), "REDRIVABLE, NOT_REDRIVABLE, REDRIVABLE_BY_MAP_RUN"),
     ("redrive_status_reason", pa.string(), "why it can't be redriven"),
@@ -66,6 +71,7 @@ EXECUTIONS = _schema(
     ("event_count", pa.int32(), "events in the history"),
     ("history_complete", pa.bool_(), "the whole history was read"),
     ("history_error", pa.string(), "why not (e.g. ExecutionDoesNotExist: expired)"),
+    ("history_source", pa.string(), "where the history came from: api (GetExecutionHistory) or logs"),
     ("collected_at", TS, "when this row was collected"),
 )
 
@@ -87,6 +93,7 @@ STATE_RUNS = _schema(
     ("cause", pa.string(), "cause of the last failed attempt"),
     ("resource", pa.string(), "task resource"),
     ("next_state", pa.string(), "state entered next"),
+    ("history_source", pa.string(), "api or logs, as its execution's"),
 )
 
 EVENTS = _schema(
@@ -97,6 +104,74 @@ EVENTS = _schema(
     ("type", pa.string(), "HistoryEventType"),
     ("state_name", pa.string(), "state named by the event, if any"),
     ("details_json", pa.string(), "the event's details as JSON, payloads stripped"),
+    ("history_source", pa.string(), "api or logs, as its execution's"),
+)
+
+# -- CloudWatch metrics (collectors/cloudwatch): AWS/States and the Lambda functions the flows call --
+# Partitioned like the others; `domain` is null (folder domain=__HIVE_DEFAULT_PARTITION__) for series
+# that belong to no single domain: account level, service integrations, functions shared by domains.
+# Within a collected window (see `cursors`, source "metrics") a count metric with no datapoint is 0;
+# a gauge with none is unknown.
+METRICS = _schema(
+    ("account_id", pa.string(), "key part 1: AWS account id"),
+    ("region", pa.string(), "key part 2: AWS Region"),
+    ("namespace", pa.string(), "key part 3: AWS/States or AWS/Lambda"),
+    ("metric_name", pa.string(), "key part 4: e.g. ExecutionsFailed, Duration"),
+    ("stat", pa.string(), "key part 5: Sum, Average, Maximum, p99, ..."),
+    ("period_s", pa.int32(), "key part 6: seconds a datapoint covers (60, 300 or 3600)"),
+    ("timestamp", TS, "key part 7: start of the period"),
+    ("value", pa.float64(), "the statistic over the period"),
+    ("unit", pa.string(), "Count, Milliseconds, Megabytes, ... (null when CloudWatch does not say)"),
+    ("dimensions", pa.string(), "key part 8: the series' dimensions as a JSON object, keys sorted"),
+    ("state_machine_arn", pa.string(), "the state machine of a per-machine series (else null)"),
+    ("function_name", pa.string(), "the Lambda function of an AWS/Lambda series (else null)"),
+)
+
+# -- X-Ray traces (collectors/xray): traces linked to executions ---------------------------------
+# Partitioned by the domain and UTC start date of the execution a trace belongs to.
+TRACES = _schema(
+    ("trace_id", pa.string(), "key: X-Ray trace id, e.g. 1-5759e988-bd862e3fe1be46a994272793"),
+    ("execution_arn", pa.string(), "the execution the trace belongs to"),
+    ("state_machine_arn", pa.string(), "its state machine"),
+    ("domain", pa.string(), "value of the state machine's domain tag"),
+    ("start_time", TS, "earliest start among the trace's segments"),
+    ("duration_ms", pa.int64(), "latest end - earliest start (null while a segment is in progress)"),
+    ("has_error", pa.bool_(), "a segment or subsegment has error (4xx)"),
+    ("has_fault", pa.bool_(), "a segment or subsegment has fault (5xx)"),
+    ("has_throttle", pa.bool_(), "a segment or subsegment has throttle (429)"),
+    ("segment_count", pa.int32(), "rows of the trace in trace_segments (segments and subsegments)"),
+)
+
+TRACE_SEGMENTS = _schema(
+    ("trace_id", pa.string(), "key part 1"),
+    ("segment_id", pa.string(), "key part 2: id of the segment or subsegment"),
+    ("parent_id", pa.string(), "the enclosing segment or subsegment, or the caller's subsegment"),
+    ("name", pa.string(), "segment name (service, state machine, state, called API)"),
+    ("origin", pa.string(), "segments only: AWS::StepFunctions::StateMachine, AWS::Lambda::Function, ..."),
+    ("namespace", pa.string(), "subsegments only: aws (an AWS call) or remote (another call)"),
+    ("start_time", TS, "start"),
+    ("end_time", TS, "end (null while in progress)"),
+    ("duration_ms", pa.int64(), "end - start"),
+    ("error", pa.bool_(), "client error (4xx)"),
+    ("fault", pa.bool_(), "server error (5xx)"),
+    ("throttle", pa.bool_(), "throttled (429)"),
+    ("http_status", pa.int32(), "HTTP response status"),
+    ("aws_operation", pa.string(), "the AWS API called (aws.operation), e.g. Invoke, InvokeModel"),
+    ("resource_arn", pa.string(), "the resource the segment ran as or called"),
+    ("state_name", pa.string(), "the Step Functions state, when the row is one"),
+)
+
+# Executions that should have a trace and have none in the lake, and why: looked for within a bounded
+# window after they ended (PENDING while it lasts), then NOT_SAMPLED; EXPIRED when X-Ray no longer
+# kept traces that old at the first look. Never looked for again once NOT_SAMPLED or EXPIRED.
+TRACE_LOOKUPS = _schema(
+    ("execution_arn", pa.string(), "key"),
+    ("state_machine_arn", pa.string(), "the state machine"),
+    ("trace_id", pa.string(), "the trace id the execution names (Root= of its trace header), if any"),
+    ("status", pa.string(), "PENDING, NOT_SAMPLED or EXPIRED"),
+    ("attempts", pa.int32(), "collect runs that looked for the trace"),
+    ("first_looked_at", TS, "first look"),
+    ("last_looked_at", TS, "latest look"),
 )
 
 # -- derived from executions (lake/derived.py) --------------------------------------------------
@@ -110,6 +185,34 @@ SLA_FACTS = _schema(
 )
 
 # -- the collector's own bookkeeping -------------------------------------------------------------
+# Derived from executions: the failed, timed-out and aborted ones, without payloads, with the signature
+# of their root failure (recomputed by `stepscope rebuild-derived` when the masking rules change).
+FAILURES = pa.schema(
+    [
+        *EXECUTIONS,
+        pa.field(
+            "signature",
+            pa.string(),
+            metadata={"description": "12 hex: root error + root state + root cause with ids masked"},
+        ),
+    ]
+)
+
+# Derived from executions: one row per (partition, state machine, error signature of the root failure).
+# One small file for the whole lake, so "first seen" looks at all of it without reading every failure.
+ERROR_SIGNATURES = _schema(
+    ("domain", pa.string(), "partition domain of the failures counted"),
+    ("date", pa.string(), "partition date (YYYY-MM-DD)"),
+    ("state_machine_arn", pa.string(), "the state machine"),
+    ("signature", pa.string(), "12 hex: root error + root state + cause with ids masked (lake.signature)"),
+    ("error", pa.string(), "root_error"),
+    ("state", pa.string(), "root_state"),
+    ("cause_pattern", pa.string(), "root_cause with ids, numbers and times masked"),
+    ("failures", pa.int64(), "failed, timed-out and aborted executions"),
+    ("first_seen", TS, "earliest start among them"),
+    ("last_seen", TS, "latest start among them"),
+)
+
 CURSORS = _schema(
     ("source", pa.string(), "key part 1: the source (histories, metrics, ...)"),
     ("account_id", pa.string(), "key part 2"),
@@ -129,4 +232,19 @@ COLLECTION_RUNS = _schema(
     ("finished_at", TS, "end"),
     ("source", pa.string(), "aws or demo"),
     ("summary_json", pa.string(), "counts: machines, executions, pages, calls, throttles"),
+)
+
+# -- The dashboard's audit trail (queries/audit/access_log.py) ------------------------------------------
+# One row per download of an audit export, partitioned by the domain exported and the UTC day.
+ACCESS_LOG = _schema(
+    ("entry_id", pa.string(), "key: a random id"),
+    ("logged_at", TS, "when the export was downloaded"),
+    ("who", pa.string(), "the signed-in person (e-mail, else name), or 'anonymous' without sign-in"),
+    ("action", pa.string(), "what was done: export"),
+    ("period_start", TS, "start of the period exported"),
+    ("period_end", TS, "end of the period exported (exclusive)"),
+    ("file", pa.string(), "the CSV's file name"),
+    ("rows", pa.int64(), "rows in the CSV"),
+    ("sha256", pa.string(), "SHA-256 of the CSV's bytes"),
+    ("via", pa.string(), "where it was done: dashboard"),
 )

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lake.layout import FORMAT_VERSION, META_FILE, PART_FILE, table_file, table_pattern
+from lake.layout import FORMAT_VERSION, META_FILE, NO_DOMAIN, PART_FILE, table_file, table_pattern
 from lake.tables import TABLES, TableSpec, to_table
 
 Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
@@ -37,9 +37,12 @@ class Lake:
     seed, such as the demo, where a build writes thousands of partitions.
     """
 
-    def __init__(self, uri: str, *, durable: bool = True):
+    def __init__(self, uri: str, *, durable: bool = True, rollups: bool = True):
         self.uri = uri
         self.durable = durable
+        # False: whole-lake derived tables (one file over every partition) are left to `rebuild_rollups`,
+        # for writers that write partitions from several processes at once (the demo build).
+        self.rollups = rollups
         self._described = False
         self.fs: pafs.FileSystem
         if uri.startswith("s3://"):
@@ -146,12 +149,15 @@ class Lake:
         domain: str | None = None,
         date: str | None = None,
         replace_executions: bool = False,
+        replace_where: Callable[[pa.Table], Any] | None = None,
     ) -> int:
         """Merge rows into one partition (or an unpartitioned table) and replace it atomically.
 
         Rows with the same key as existing ones replace them. With `replace_executions`, every
         existing row of an execution present in `rows` is dropped first (a re-fetched history
-        replaces the old one whole). Returns the number of rows in the partition afterwards.
+        replaces the old one whole); with `replace_where`, every existing row for which it returns
+        true (a boolean array over the old rows: a re-collected window of metrics). Returns the number
+        of rows in the partition afterwards.
         """
         spec = TABLES[table]
         if spec.derived:
@@ -172,6 +178,8 @@ class Lake:
             if replace_executions:
                 drop = pc.is_in(old.column("execution_arn"), value_set=pc.unique(new.column("execution_arn")))
                 old = old.filter(pc.invert(drop))
+            if replace_where is not None:
+                old = old.filter(pc.invert(replace_where(old)))
             merged = pa.concat_tables([old, new])
         else:
             merged = new
@@ -186,7 +194,27 @@ class Lake:
         for name in spec.derives:
             d = TABLES[name]
             assert d.derive is not None
-            self._write_table(d, key, d.derive(rows))
+            if d.partitioned or key is None:
+                self._write_table(d, key, d.derive(rows))
+            elif self.rollups:
+                self._replace_partition_rows(d, key, d.derive(rows))
+
+    def _replace_partition_rows(self, spec: TableSpec, key: tuple[str, str], rows: pa.Table) -> None:
+        """One file over every partition of its source (e.g. error_signatures): the rows of partition `key`
+        are replaced by `rows` (which lack the domain and date columns)."""
+        domain, date = key
+        n = len(rows)
+        new = to_table(
+            spec.name,
+            rows.append_column("domain", pa.array([domain] * n, pa.string())).append_column(
+                "date", pa.array([date] * n, pa.string())
+            ),
+        )
+        old = self._read_file(spec.name, None)
+        if old is not None and len(old):
+            mine = pc.and_(pc.equal(old.column("domain"), domain), pc.equal(old.column("date"), date))
+            new = pa.concat_tables([old.filter(pc.invert(mine)), new])
+        self._write_table(spec, None, new.sort_by([(k, "ascending") for k in spec.key]))
 
     def _write_table(self, spec: TableSpec, key: tuple[str, str] | None, t: pa.Table) -> None:
         sink = pa.BufferOutputStream()
@@ -207,28 +235,62 @@ class Lake:
         """Rewrite the derived tables of every partition of the tables they derive from (an older
         lake, or a repair); returns the number of source partitions."""
         done = 0
-        for spec in (s for s in TABLES.values() if s.derives and s.partitioned):
-            parts = self.partitions(spec.name)
-            for i, key in enumerate(parts, 1):
-                rows = self._read_file(spec.name, key)
-                if rows is not None:
-                    self._write_derived(spec, key, rows)
-                if progress and (i % 50 == 0 or i == len(parts)):
-                    progress(i, len(parts))
-            done += len(parts)
+        rollups, self.rollups = self.rollups, False
+        try:
+            for spec in (s for s in TABLES.values() if s.derives and s.partitioned):
+                parts = self.partitions(spec.name)
+                for i, key in enumerate(parts, 1):
+                    rows = self._read_file(spec.name, key)
+                    if rows is not None:
+                        self._write_derived(spec, key, rows)
+                    if progress and (i % 50 == 0 or i == len(parts)):
+                        progress(i, len(parts))
+                done += len(parts)
+        finally:
+            self.rollups = rollups
+        self.rebuild_rollups()
         return done
 
+    def rebuild_rollups(self) -> None:
+        """Rewrite each whole-lake derived table in one pass over the partitions it is made from
+        (`TableSpec.rollup_from`: a smaller table with its source's rows, e.g. failures)."""
+        for spec in (s for s in TABLES.values() if s.derive is not None and not s.partitioned):
+            assert spec.derive is not None and spec.rollup_from is not None
+            parts = []
+            for domain, date in self.partitions(spec.rollup_from):
+                rows = self._read_file(spec.rollup_from, (domain, date))
+                if rows is None:
+                    continue
+                t = spec.derive(rows)
+                n = len(t)
+                parts.append(
+                    t.append_column("domain", pa.array([domain] * n, pa.string())).append_column(
+                        "date", pa.array([date] * n, pa.string())
+                    )
+                )
+            t = to_table(spec.name, pa.concat_tables(parts)) if parts else spec.schema.empty_table()
+            self._write_table(spec, None, t.sort_by([(k, "ascending") for k in spec.key]))
+
     def write_partitioned(
-        self, table: str, rows: Rows, *, date_column: str | None = None, replace_executions: bool = False
+        self,
+        table: str,
+        rows: Rows,
+        *,
+        date_column: str | None = None,
+        replace_executions: bool = False,
+        replace_where: Callable[[pa.Table], Any] | None = None,
     ) -> int:
         """Split rows by (`domain`, `date`) columns present in the rows and write each partition.
 
         Rows must carry `domain` and `date` (YYYY-MM-DD) keys or columns; they are used for the
-        path and not stored in the files. Returns the number of partitions written.
+        path and not stored in the files; a null domain goes to the `NO_DOMAIN` folder. Returns the
+        number of partitions written.
         """
         t = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
         if not len(t):
             return 0
+        i = t.column_names.index("domain")
+        t = t.set_column(i, "domain", pc.fill_null(t.column(i).cast(pa.string()), NO_DOMAIN))
         if "date" not in t.column_names:
             if date_column is None:
                 raise ValueError("rows need a date column")
@@ -242,6 +304,7 @@ class Lake:
                 domain=g["domain"],
                 date=g["date"],
                 replace_executions=replace_executions,
+                replace_where=replace_where,
             )
         return len(groups)
 
@@ -316,6 +379,13 @@ def _s3_filesystem(uri: str) -> tuple[pafs.S3FileSystem, str]:
     if region:
         kwargs["region"] = region
     return pafs.S3FileSystem(**kwargs), uri[len("s3://") :].rstrip("/")
+
+
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and root of a local path or s3://bucket/prefix, configured as the lake's is."""
+    if uri.startswith("s3://"):
+        return _s3_filesystem(uri)
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
 
 
 def read_error(e: BaseException) -> str:

@@ -13,7 +13,22 @@ from typing import Any
 import pyarrow as pa
 
 from lake import derived
-from lake.schema import COLLECTION_RUNS, CURSORS, EVENTS, EXECUTIONS, SLA_FACTS, STATE_MACHINES, STATE_RUNS
+from lake.schema import (
+    ACCESS_LOG,
+    COLLECTION_RUNS,
+    CURSORS,
+    ERROR_SIGNATURES,
+    EVENTS,
+    EXECUTIONS,
+    FAILURES,
+    METRICS,
+    SLA_FACTS,
+    STATE_MACHINES,
+    STATE_RUNS,
+    TRACE_LOOKUPS,
+    TRACE_SEGMENTS,
+    TRACES,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class TableSpec:
     derive: Callable[[pa.Table], pa.Table] | None = (
         None  # for a derived table: rows from the source partition
     )
+    rollup_from: str | None = None  # one file over every partition: rebuilt from this table's partitions
 
     @property
     def derived(self) -> bool:
@@ -52,10 +68,31 @@ TABLES: dict[str, TableSpec] = {
             True,
             "start_time",
             ("execution_arn",),
-            derives=("sla_facts", "failures"),
+            derives=("sla_facts", "failures", "error_signatures"),
         ),
         TableSpec("state_runs", STATE_RUNS, ("execution_arn", "entered_event_id"), True, "execution_arn"),
         TableSpec("events", EVENTS, ("execution_arn", "event_id"), True, "execution_arn"),
+        # CloudWatch metrics (collectors/cloudwatch): one row per datapoint; a re-collected one replaces it
+        TableSpec(
+            "metrics",
+            METRICS,
+            (
+                "account_id",
+                "region",
+                "namespace",
+                "metric_name",
+                "dimensions",
+                "stat",
+                "period_s",
+                "timestamp",
+            ),
+            True,
+            "timestamp",
+        ),
+        # X-Ray traces (collectors/xray), in the partition of their execution; traces is the commit marker
+        TableSpec("traces", TRACES, ("trace_id",), True, "start_time", ("execution_arn",)),
+        TableSpec("trace_segments", TRACE_SEGMENTS, ("trace_id", "segment_id"), True, "trace_id"),
+        TableSpec("trace_lookups", TRACE_LOOKUPS, ("execution_arn",), True, "execution_arn"),
         # Derived from executions, not unique: the key is the order of the rows in a file. Sorted durations
         # differ little from one to the next: delta encoding packs them into a few bits.
         TableSpec(
@@ -66,10 +103,21 @@ TABLES: dict[str, TableSpec] = {
             encoding={"duration_ms": "DELTA_BINARY_PACKED"},
             derive=derived.sla_facts,
         ),
-        TableSpec("failures", EXECUTIONS, ("execution_arn",), True, "start_time", derive=derived.failures),
+        TableSpec("failures", FAILURES, ("execution_arn",), True, "start_time", derive=derived.failures),
+        # One file over every partition: the writer replaces the rows of the partition it writes.
+        TableSpec(
+            "error_signatures",
+            ERROR_SIGNATURES,
+            ("domain", "date", "state_machine_arn", "signature"),
+            False,
+            derive=derived.error_signatures,
+            rollup_from="failures",
+        ),
         # Every source: positions (one row per source, account, Region and key) and run summaries
         TableSpec("cursors", CURSORS, ("source", "account_id", "region", "key"), False),
         TableSpec("collection_runs", COLLECTION_RUNS, ("run_id",), False),
+        # The dashboard's downloads of audit exports (queries/audit/access_log.py): appended, never replaced
+        TableSpec("access_log", ACCESS_LOG, ("entry_id",), True, "logged_at"),
     )
 }
 

@@ -17,7 +17,7 @@ Conventions:
   (`quantile_cont`), in milliseconds.
 
 The methods (signatures and column lists) live in `queries/api.py`; `queries.sla_config` loads the SLA
-file, `queries.signature` normalises failure causes, `queries.export` writes the audit CSV and
+file, `lake.signature` (shared with the writer) masks failure causes, `queries.export` writes the audit CSV and
 `stepscope sla` and `stepscope export-audit` (stepscope/cli.py) are the command line.
 """
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from fsspec.implementations.arrow import ArrowFSWrapper
 from lake.store import Lake
 from lake.tables import TABLES
 from lake.upgrade import UPGRADE_COMMAND, LakeFormatError, check_format
-from queries import sla, sla_runs
+from queries import log_coverage, sla, sla_runs
 from queries.loader import load_sql, params_of
 from queries.sla_config import Objective, SlaConfig
 from queries.source import LakeSource
@@ -27,8 +28,9 @@ AUDIT_PAGE_ROWS = 1000
 AUDIT_PAGE_MAX = 100_000
 # Rows per Arrow record batch when a result is streamed (the audit export): bounded memory, few batches.
 STREAM_BATCH_ROWS = 10_000
-# Days of executions the audit export sorts at once: memory stays bounded, queries stay few.
-AUDIT_CHUNK_DAYS = 7
+# Days of executions the audit export sorts at once: memory stays bounded (a 30-day export of the
+# 10M bench lake peaks at about 470 MiB with 2, 690 MiB with 7), queries stay few.
+AUDIT_CHUNK_DAYS = 2
 # How far back the triage list looks first, before reading the whole period.
 TRIAGE_FIRST_LOOK = timedelta(days=1)
 TS_COLUMNS = (
@@ -194,16 +196,21 @@ class Queries:
         return df
 
     def _derived_partitions(
-        self, derived: str, period: dict[str, Any], domain: str | None
+        self,
+        derived: str,
+        period: dict[str, Any],
+        domain: str | None,
+        domains: Collection[str] | None = None,
     ) -> list[tuple[str, str]]:
-        """(domain, day) of each executions partition of the period's days, of one domain (None = all),
-        every one of which has its `derived` partition (LakeFormatError if one is missing)."""
+        """(domain, day) of each executions partition of the period's days, of one domain (None = all;
+        `domains`: only those), every one of which has its `derived` partition (LakeFormatError if one is
+        missing)."""
         d0, d1 = period["d0"].isoformat(), period["d1"].isoformat()
         have = set(self.lake.partitions(derived, d0, d1))
         out = [
             (dom, day)
             for dom, day in self.lake.partitions("executions", d0, d1)
-            if domain is None or dom == domain
+            if (domain is None or dom == domain) and (domains is None or dom in domains)
         ]
         missing = [k for k in out if k not in have]
         if missing:
@@ -220,6 +227,7 @@ class Queries:
         starts: Mapping[str | None, set[date]],
         edge_days: list[date],
         domain: str | None = None,
+        domains: Collection[str] | None = None,
     ) -> dict[str, list[str]]:
         """The sla_facts files an SLA read takes, as the sla_rows parameters whole_files (days taken whole)
         and edge_files (edge days), given the window start days of each domain's keys (`starts`; none =
@@ -227,7 +235,7 @@ class Queries:
         every window of their domain, and other domains than `domain` (None = all), are left out."""
         edges = {d.isoformat() for d in edge_days}
         whole, whole_domains, edge = [], [], []
-        for dom, day in self._derived_partitions("sla_facts", period, domain):
+        for dom, day in self._derived_partitions("sla_facts", period, domain, domains):
             days = starts.get(dom) or {period["d0"]}
             if day < min(days).isoformat():
                 continue
@@ -242,6 +250,14 @@ class Queries:
             "edge_files": edge or [facts],
             "whole_domains": whole_domains,
         }
+
+    def _check_rollup(self, rollup: str, source: str) -> None:
+        """LakeFormatError when a whole-lake derived table is missing while its source has partitions."""
+        if not self.source.present(rollup) and self.source.present(source):
+            raise LakeFormatError(
+                f"{self.lake.uri} has {source} but no {rollup}: run "
+                f"`{UPGRADE_COMMAND.format(uri=self.lake.uri)}` to write it"
+            )
 
     def _failure_files(self, period: dict[str, Any], domain: str | None = None) -> dict[str, list[str]]:
         """The `failures` partitions of the period's days (the failed_executions parameter failure_files),
@@ -354,11 +370,7 @@ class Queries:
             raise ValueError(f"by must be 'domain' or 'state_machine', got {by!r}")
         end_ts = _utc(end, "end") if end is not None else datetime.now(UTC)
         machines = self._machines(domain)
-        known = set(machines["domain"].dropna()) | {d for d, _ in self.lake.partitions("executions")}
-        if domain is not None and domain not in known:
-            raise ValueError(
-                f"no domain called {domain!r} in the lake (domains: {', '.join(sorted(known)) or 'none'})"
-            )
+        known = self._known_domains(domain, machines)
         objective = {  # every machine's own objective
             arn: config.for_machine(arn, name, dom)
             for arn, name, dom in machines[["state_machine_arn", "name", "domain"]].itertuples(index=False)
@@ -481,9 +493,11 @@ class Queries:
         grain: str = "day",
         domain: str | None = None,
         state_machine_arn: str | None = None,
+        domains: Collection[str] | None = None,
     ) -> pd.DataFrame:
         """Per day/week/month: executions, success rate (eventual and first attempt), share within the
-        latency threshold, the objectives, and whether each bucket met them."""
+        latency threshold, the objectives, and whether each bucket met them. `domains`: with no domain,
+        the executions of these domains only (against the default objective, as for every domain)."""
         if grain not in ("day", "week", "month"):
             raise ValueError(f"grain must be day, week or month, got {grain!r}")
         obj = self._scope_objective(config, domain, state_machine_arn)
@@ -499,7 +513,7 @@ class Queries:
             thr_ms=_ms(obj.latency_threshold_s),
             **period,
             **exclusions,
-            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain),
+            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain, domains),
         )
         df["success_objective"] = obj.success
         df["latency_objective"] = obj.latency_objective
@@ -526,8 +540,10 @@ class Queries:
         end: datetime | date,
         domain: str | None = None,
         state_machine_arn: str | None = None,
+        domains: Collection[str] | None = None,
     ) -> pd.DataFrame:
-        """Error budget left over the SLA window ending at `end`, one point per day.
+        """Error budget left over the SLA window ending at `end`, one point per day (`domains`: as in
+        sla_attainment_series).
 
         Columns: ts (end of the day, or `end`), executions, failed (cumulative), budget_total (failures
         allowed so far), budget_remaining (fraction of the window's budget), ideal_remaining (linear over
@@ -549,7 +565,7 @@ class Queries:
             state_machine_arn=state_machine_arn,
             **period,
             **exclusions,
-            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain),
+            **self._sla_files(period, {}, _edge_dates(period, exclusions), domain, domains),
         )
         allowed = 0.0
         per_machine = daily.groupby(["state_machine_arn", "state_machine_name", "domain"], as_index=False)
@@ -647,10 +663,21 @@ class Queries:
 
     # -- failures --------------------------------------------------------------------------------
     def failures_by_machine_hour(
-        self, start: datetime | date, end: datetime | date, domain: str | None = None
+        self,
+        start: datetime | date,
+        end: datetime | date,
+        domain: str | None = None,
+        bucket_s: int | None = None,
     ) -> pd.DataFrame:
-        """Heatmap cells [state_machine_arn, state_machine_name, domain, hour (0-23 UTC), failures]."""
-        return self._failures("failures_by_machine_hour", _period(start, end), domain)
+        """Heatmap cells [state_machine_arn, state_machine_name, domain, hour (0-23 UTC), bucket, failures]:
+        per hour of day, or with `bucket_s`, per time bucket of that many seconds (`bucket`, its UTC start;
+        `hour` is then empty), for a short period drawn in time order."""
+        return self._failures(
+            "failures_by_machine_hour",
+            _period(start, end),
+            domain,
+            bucket_s=None if bucket_s is None else int(bucket_s),
+        )
 
     def failures_by_state_day(
         self,
@@ -676,26 +703,29 @@ class Queries:
         end: datetime | date,
         domain: str | None = None,
         state_machine_arn: str | None = None,
-        lookback_days: int = 30,
     ) -> pd.DataFrame:
-        """Failures grouped by signature (error + failed state + normalised cause), biggest first.
+        """The period's failures grouped by the signature of their root failure (root error + root state +
+        normalised cause): new groups first, then the biggest.
 
-        Columns: signature, error, failed_state, cause_pattern, sample_cause, count, machines,
-        first_seen, last_seen (within the lookback + period), daily (counts per day of the period),
-        trend ('rising'/'falling'/'steady': second half of the period against the first),
-        is_new (first seen inside the period), sample_execution_arn.
+        Columns: signature, error, root_state, cause_pattern, sample_cause, count, machines, first_seen,
+        last_seen (over the whole lake), counts (failures per bucket of the period, oldest first; the
+        bucket's width in seconds is `df.attrs["bucket_s"]`), trend (see `trend`), is_new (first seen
+        inside the period), sample_execution_arn.
         """
         p = _period(start, end)
-        lookback = _period(p["start"] - timedelta(days=lookback_days), p["end"])
+        self._check_rollup("error_signatures", "failures")
+        bucket_s, buckets, whole = trend_buckets(p["start"], p["end"])
         df = self._df(
             "error_groups",
             domain=domain,
             state_machine_arn=state_machine_arn,
+            bucket_s=bucket_s,
+            buckets=buckets,
             **p,
-            lookback_start=lookback["start"],
-            **self._failure_files(lookback, domain),
+            **self._failure_files(p, domain),
         )
-        df["trend"] = [_trend(list(d)) for d in df["daily"]]
+        df["trend"] = [trend(list(c)[:whole]) for c in df["counts"]]
+        df.attrs["bucket_s"] = bucket_s
         return df
 
     def triage_list(
@@ -705,10 +735,17 @@ class Queries:
         domain: str | None = None,
         state_machine_arn: str | None = None,
         limit: int = 100,
+        signature: str | None = None,
     ) -> pd.DataFrame:
-        """Most recent failed/timed-out/aborted executions with failed state, error, cause, duration, redrive."""
+        """Most recent failed/timed-out/aborted executions, newest first: root failure (root_state,
+        root_path, root_error, root_cause) and its signature, terminal failed state, error and cause,
+        duration, redrive. `signature`: only the failures of that error group."""
         period = _period(start, end)
-        args: dict[str, Any] = {"state_machine_arn": state_machine_arn, "limit": int(limit)}
+        args: dict[str, Any] = {
+            "state_machine_arn": state_machine_arn,
+            "limit": int(limit),
+            "signature": signature,
+        }
         # Newest first: the last day alone usually holds `limit` failures, and then they are the answer
         # (everything before it started earlier), so read its partitions before the whole period's.
         recent = period["end"] - TRIAGE_FIRST_LOOK
@@ -717,6 +754,30 @@ class Queries:
             if len(df) >= args["limit"]:
                 return df
         return self._failures("triage_list", period, domain, **args)
+
+    def similar_failures(
+        self, signature: str, domain: str | None = None, limit: int = 10, before: datetime | None = None
+    ) -> pd.DataFrame:
+        """The latest failures of one error group over the whole lake (started before `before`, if given),
+        with triage_list's columns. Only the newest partitions that the error_signatures file says hold
+        enough of them are read."""
+        self._check_rollup("error_signatures", "failures")
+        files, first, found = [], "9999-12-31", 0
+        for dom, day, n in self._run("signature_days", signature=signature, domain=domain).fetchall():
+            files.append(self.lake.partition_file("failures", dom, day))
+            first, found = day, found + n
+            if found > limit and before is None:
+                break
+        return self._df(
+            "triage_list",
+            failure_files=files or [self.source.empty_file("failures")],
+            start=datetime.fromisoformat(first).replace(tzinfo=UTC),
+            end=before or datetime.now(UTC) + timedelta(days=1),
+            domain=domain,
+            state_machine_arn=None,
+            limit=int(limit),
+            signature=signature,
+        )
 
     # -- one execution ---------------------------------------------------------------------------
     def execution(
@@ -795,6 +856,15 @@ class Queries:
         """Per state: runs, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms, max_ms (exact)."""
         return self._flow("state_durations", state_machine_arn, start, end)
 
+    def _known_domains(self, domain: str | None, machines: pd.DataFrame) -> set[str]:
+        """Every domain of the lake; ValueError when `domain` (None = any) is not one of them."""
+        known = set(machines["domain"].dropna()) | {d for d, _ in self.lake.partitions("executions")}
+        if domain is not None and domain not in known:
+            raise ValueError(
+                f"no domain called {domain!r} in the lake (domains: {', '.join(sorted(known)) or 'none'})"
+            )
+        return known
+
     # -- audit and operations --------------------------------------------------------------------
     def _audit_params(
         self, domain: str, start: datetime | date, end: datetime | date, config: SlaConfig | None
@@ -802,11 +872,11 @@ class Queries:
         from queries import sla_config
 
         config = config or sla_config.default()
+        machines = self._machines(domain)
+        self._known_domains(domain, machines)  # an unknown domain is an error, not an empty export
         objectives = {
             arn: config.for_machine(arn, name, dom)
-            for arn, name, dom in self._machines(domain)[["state_machine_arn", "name", "domain"]].itertuples(
-                index=False
-            )
+            for arn, name, dom in machines[["state_machine_arn", "name", "domain"]].itertuples(index=False)
         }
         period = _period(start, end)
         return {
@@ -880,11 +950,28 @@ class Queries:
             first.schema, itertools.chain.from_iterable(itertools.chain([first], readers))
         )
 
+    def log_coverage(self) -> pd.DataFrame:
+        """Per machine read from CloudWatch Logs: name, domain, type, logging_level, include_execution_data,
+        log_group_arn, last_collected_at, open_executions, partial_executions, last_error, judgeable (for an
+        SLA) and why."""
+        return log_coverage.with_judgement(self._df("log_coverage"))
+
     def collection_health(self, now: datetime | date | None = None) -> pd.DataFrame:
         """Per state machine: last_collected_at, watermark, open_executions, incomplete_histories,
         last_error, lag_s (now - last_collected_at). Empty for a lake never collected from AWS."""
         now_ts = _utc(now, "now") if now is not None else datetime.now(UTC)
         return self._df("collection_health", now=now_ts)
+
+    def source_health(self, now: datetime | date | None = None) -> pd.DataFrame:
+        """Per source: keys, oldest_collected_at, last_collected_at, lag_s (now - the oldest), failing_keys,
+        an_error (one of their errors)."""
+        now_ts = _utc(now, "now") if now is not None else datetime.now(UTC)
+        return self._df("source_health", now=now_ts)
+
+    def collection_runs(self, limit: int = 50) -> pd.DataFrame:
+        """The newest `limit` collection runs, newest first: run_id, started_at, finished_at, source,
+        errors (how many the run recorded). Empty for a lake without a run ledger."""
+        return self._df("collection_runs", limit=int(limit))
 
     # -- versions --------------------------------------------------------------------------------
     def version_figures(
@@ -947,17 +1034,36 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _trend(daily: list[int]) -> str:
-    """'rising', 'falling' or 'steady': the second half of the period against the first."""
-    if len(daily) < 2:
+# Bucket widths of a period's failure counts, by the period's length: about 12 to 90 buckets.
+TREND_BUCKETS = ((2 * 3600, 300), (12 * 3600, 1800), (48 * 3600, 3600))
+DAY_S = 86400
+
+
+def trend_buckets(start: datetime, end: datetime) -> tuple[int, int, int]:
+    """(bucket width in seconds, buckets that cover [start, end), whole buckets among them): buckets run
+    from `start`; a last one cut short by `end` is not whole."""
+    span = (end - start).total_seconds()
+    width = next((w for limit, w in TREND_BUCKETS if span <= limit), DAY_S)
+    return width, max(1, math.ceil(span / width)), int(span // width)
+
+
+TREND_HELP = (
+    "Rising or falling: failures in the second half of the period's whole buckets against the first "
+    "half, only when the difference is beyond chance (more than two standard deviations of the counts, "
+    "taken as Poisson); otherwise steady. A bucket cut short by the end of the period is left out."
+)
+
+
+def trend(counts: list[int]) -> str:
+    """'rising', 'falling' or 'steady' (see TREND_HELP): with a = failures in the first half and b in the
+    second, the difference is beyond noise when |b - a| > 2·sqrt(a + b)."""
+    half = len(counts) // 2
+    if half == 0:
         return "steady"
-    half = len(daily) // 2
-    first, second = sum(daily[:half]) / half, sum(daily[-half:]) / half
-    if second > 1.5 * first and second - first >= 1:
-        return "rising"
-    if first > 1.5 * second and first - second >= 1:
-        return "falling"
-    return "steady"
+    a, b = sum(counts[:half]), sum(counts[-half:])
+    if abs(b - a) <= 2 * math.sqrt(a + b):
+        return "steady"
+    return "rising" if b > a else "falling"
 
 
 def _machine_arn_of(execution_arn: str) -> str:

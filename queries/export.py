@@ -1,26 +1,21 @@
-"""The audit export: one CSV row per execution, spreadsheet-safe and byte-for-byte reproducible, with a
-manifest beside it that chains to the previous export in the same folder (tamper evidence)."""
+"""The audit CSV: one row per execution, spreadsheet-safe and byte-for-byte reproducible, rendered
+column by column in Arrow from the batches `Queries.audit_batches` streams. `queries.audit` writes it
+with its manifest."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
-import os
 import re
-import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import IO, Any
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MANIFEST_SUFFIX = ".manifest.json"
 # CSV header → audit_rows column
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("account", "account_id"),
@@ -46,85 +41,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("history_complete", "history_complete"),
     ("sla_met", "sla_met"),
 )
+HEADER = tuple(h for h, _ in COLUMNS)
 # A spreadsheet treats a cell starting with these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = "^[" + "".join(re.escape(p) for p in FORMULA_PREFIXES) + "]"
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote in front."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def cell(value: Any) -> str:
-    """One CSV cell: empty for null, true/false, ISO 8601 UTC times, text neutralised."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        ts = pd.Timestamp(value).tz_convert(UTC) if value.tzinfo else pd.Timestamp(value).tz_localize(UTC)
-        return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return neutralise(value)
-    return str(value)
-
-
-def to_csv(rows: pd.DataFrame) -> bytes:
-    """The CSV bytes of audit rows (header first, rows in the given order, \\n line ends)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow([h for h, _ in COLUMNS])
-    cols = [rows[c] if c in rows else pd.Series([None] * len(rows)) for _, c in COLUMNS]
-    for values in zip(*cols, strict=True):
-        w.writerow([cell(v) for v in values])
-    return buf.getvalue().encode("utf-8")
-
-
-def _text_cells(arr: pa.Array) -> pa.Array:
-    """`cell` of every value of a text column, computed on the whole column."""
-    arr = arr.cast(pa.string())
-    risky = pc.match_substring_regex(arr, _FORMULA_START)
-    if pc.any(risky).as_py():  # rare: most columns have none, and then the text is left as it is
-        arr = pc.if_else(risky, pc.binary_join_element_wise("'", arr, ""), arr)
-    return arr.fill_null("")
-
-
-def _timestamp_cells(arr: pa.Array) -> pa.Array:
-    """`cell` of every value of a timestamp column: UTC, milliseconds (floored), `Z`."""
-    if arr.type.unit == "ns":
-        arr = pc.floor_temporal(arr, unit="microsecond")
-    us = arr.cast(pa.timestamp("us", tz=arr.type.tz)).cast(pa.int64())
-    ms = np.floor_divide(us.fill_null(0).to_numpy(), 1000)
-    naive = pa.array(ms, type=pa.timestamp("ms"), mask=np.asarray(us.is_null()))
-    # Arrow writes a millisecond timestamp as "YYYY-MM-DD HH:MM:SS.mmm" (always three decimals).
-    text = pc.replace_substring(naive.cast(pa.string()), " ", "T", max_replacements=1)
-    return pc.binary_join_element_wise(text, "Z", "").fill_null("")
-
-
-def _cells(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The CSV cells of one Arrow column (text, no nulls), by its type: the text `cell` gives each value."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    t = arr.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return _text_cells(arr)
-    if pa.types.is_timestamp(t):
-        return _timestamp_cells(arr)
-    if pa.types.is_boolean(t):
-        return pc.if_else(arr, "true", "false").fill_null("")
-    if pa.types.is_integer(t):
-        return pc.cast(arr, pa.string()).fill_null("")
-    if pa.types.is_null(t):
-        return pa.array([""] * len(arr), pa.string())
-    return pa.array([cell(v) for v in arr.to_pylist()], pa.string())
-
-
-def column_cells(arr: pa.Array | pa.ChunkedArray) -> list[str]:
-    """The CSV cells of one Arrow column, by its type: the same text `cell` gives each value."""
-    return _cells(arr).to_pylist()
+# Batches rendered at once, on as many threads (Arrow's kernels release the GIL).
+RENDER_THREADS = 2
 
 
 def _quotes_needed() -> tuple[str, ...]:
@@ -140,13 +61,80 @@ def _quotes_needed() -> tuple[str, ...]:
 
 QUOTE_TRIGGERS = _quotes_needed()
 _QUOTE_TRIGGER = "[" + "".join(re.escape(c) for c in QUOTE_TRIGGERS) + "]"
+_TRIGGER_BYTES = tuple(c.encode() for c in QUOTE_TRIGGERS)
+_FORMULA_FIRST = pa.array(FORMULA_PREFIXES, pa.string())
+
+
+def _data(arr: pa.Array) -> bytes:
+    """The bytes of a text array's values, end to end (nulls and offsets aside)."""
+    offsets = np.frombuffer(arr.buffers()[1], np.int32 if arr.type == pa.string() else np.int64)
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    data = arr.buffers()[2]
+    return b"" if data is None or end == start else data[start:end].to_pybytes()
+
+
+def _text_cells(arr: pa.Array) -> pa.Array:
+    """The text a spreadsheet shows as text: a leading formula character gets a quote in front; null → ''."""
+    arr = arr.cast(pa.string())
+    risky = pc.is_in(pc.utf8_slice_codeunits(arr, 0, 1), value_set=_FORMULA_FIRST)
+    if pc.any(risky).as_py():  # rare: most columns have none, and then the text is left as it is
+        arr = pc.if_else(risky, pc.binary_join_element_wise("'", arr, ""), arr)
+    return arr.fill_null("")
+
+
+def _timestamp_cells(arr: pa.Array) -> pa.Array:
+    """UTC, milliseconds (floored), `Z`: 2025-01-02T03:04:05.678Z; null → ''."""
+    if arr.type.unit == "ns":
+        arr = pc.floor_temporal(arr, unit="microsecond")
+    us = arr.cast(pa.timestamp("us", tz=arr.type.tz)).cast(pa.int64())
+    ms = np.floor_divide(us.fill_null(0).to_numpy(), 1000)
+    naive = pa.array(ms, type=pa.timestamp("ms"), mask=np.asarray(us.is_null()))
+    # Arrow writes a millisecond timestamp as "YYYY-MM-DD HH:MM:SS.mmm" (always three decimals).
+    text = pc.replace_substring(naive.cast(pa.string()), " ", "T", max_replacements=1)
+    return pc.binary_join_element_wise(text, "Z", "").fill_null("")
+
+
+def _cells(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The CSV cells of one Arrow column (text, no nulls), by its type."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return _text_cells(arr)
+    if pa.types.is_timestamp(t):
+        return _timestamp_cells(arr)
+    if pa.types.is_boolean(t):
+        return pc.if_else(arr, "true", "false").fill_null("")
+    if pa.types.is_integer(t):
+        return pc.cast(arr, pa.string()).fill_null("")
+    if pa.types.is_null(t):
+        return pa.array([""] * len(arr), pa.string())
+    raise TypeError(f"no CSV rendering for Arrow type {t}")
+
+
+def column_cells(arr: pa.Array | pa.ChunkedArray) -> list[str]:
+    """The CSV cells of one Arrow column: empty for null, true/false, ISO 8601 UTC times, text neutralised."""
+    return _cells(arr).to_pylist()
+
+
+def csv_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Audit rows (`Queries.audit_rows`) as the CSV holds them: its header and its cells, as text."""
+    t = pa.Table.from_pandas(rows, preserve_index=False)
+    out = {}
+    for header, c in COLUMNS:
+        arr = t.column(c) if c in t.column_names else pa.nulls(len(t))
+        if pa.types.is_floating(arr.type):  # an integer column with nulls, through pandas
+            arr = arr.cast(pa.int64())
+        out[header] = column_cells(arr)
+    return pd.DataFrame(out, columns=list(HEADER))
 
 
 def _csv_fields(cells: pa.Array) -> pa.Array:
     """Cells as csv.writer (QUOTE_MINIMAL) writes them: quoted, inner quotes doubled, where needed."""
-    needs = pc.match_substring_regex(cells, _QUOTE_TRIGGER)
-    if not pc.any(needs).as_py():
+    data = _data(cells)
+    if not any(b in data for b in _TRIGGER_BYTES):  # one memchr per character: most columns stop here
         return cells
+    needs = pc.match_substring_regex(cells, _QUOTE_TRIGGER)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(cells, '"', '""'), '"', "")
     return pc.if_else(needs, quoted, cells)
 
@@ -158,18 +146,20 @@ def _plain_type(t: pa.DataType) -> bool:
 def csv_header() -> bytes:
     """The header line of the audit CSV."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow([h for h, _ in COLUMNS])
+    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(HEADER)
     return buf.getvalue().encode("utf-8")
 
 
-def batch_csv(batch: pa.RecordBatch) -> bytes:
+def batch_csv(batch: pa.RecordBatch) -> pa.Buffer:
     """The CSV lines (no header) of one batch of audit rows; a missing column gives empty cells.
 
-    Built column by column in Arrow; the same bytes as `to_csv` writes row by row (a test compares)."""
-    if not batch.num_rows:
-        return b""
+    Built column by column in Arrow: the lines are one string array whose data buffer is the CSV
+    itself, handed on without a copy."""
+    n = batch.num_rows
+    if not n:
+        return pa.py_buffer(b"")
     names = batch.schema.names
-    empty = pa.array([""] * batch.num_rows, pa.string())
+    empty = pa.array([""] * n, pa.string())
     fields = []
     for _, c in COLUMNS:
         if c not in names:
@@ -178,126 +168,29 @@ def batch_csv(batch: pa.RecordBatch) -> bytes:
         col = batch.column(names.index(c))
         # Numbers, true/false and times never hold a quote, comma or line break; text may.
         fields.append(_cells(col) if _plain_type(col.type) else _csv_fields(_cells(col)))
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "\n", "")
-    whole = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "")
-    return whole[0].as_buffer().to_pybytes()
+    fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "")
+    lines = pc.binary_join_element_wise(*fields, ",")
+    offsets = np.frombuffer(lines.buffers()[1], np.int32)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + n])
+    data = lines.buffers()[2]
+    assert data is not None
+    return data.slice(start, end - start)
 
 
-def _csv_chunks(rows: pd.DataFrame | Iterable[pa.RecordBatch]) -> Iterator[tuple[bytes, int]]:
-    """(bytes, rows) pieces of the CSV: the header, then one piece per batch (a DataFrame is one piece)."""
-    if isinstance(rows, pd.DataFrame):
-        yield to_csv(rows), len(rows)
-        return
+def csv_pieces(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.Buffer | bytes, int]]:
+    """(bytes, rows) pieces of the CSV in order: the header, then one piece per batch.
+
+    Batches are rendered RENDER_THREADS at a time, while the next ones are read; memory holds at most
+    2 × RENDER_THREADS batches."""
     yield csv_header(), 0
-    batches: Iterable[pa.RecordBatch] = rows  # mypy keeps DataFrame here (RecordBatch is Any to it)
-    for batch in batches:
-        if batch.num_rows:
-            yield batch_csv(batch), batch.num_rows
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def previous_manifest(folder: Path, exclude: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest manifest in `folder` other than `exclude`'s (by generation time, then name)."""
-    found = []
-    for p in folder.glob(f"*{MANIFEST_SUFFIX}"):
-        if p.name == exclude.name + MANIFEST_SUFFIX:
-            continue
-        try:
-            m = json.loads(p.read_text())
-        except (OSError, ValueError):
-            continue
-        found.append((str(m.get("generated_at", "")), p.name, p, m))
-    if not found:
-        return None
-    _, _, path, manifest = max(found, key=lambda x: (x[0], x[1]))
-    return path, manifest
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a hidden temporary name in the same folder, then rename into place."""
-    _write_streamed(path, [(data, 0)])
-
-
-def _write_streamed(path: Path, chunks: Iterable[tuple[bytes, int]]) -> tuple[int, str]:
-    """Write the chunks to a hidden temporary name in the same folder, then rename into place.
-
-    Returns (rows, SHA-256 of the bytes written); memory holds one chunk at a time."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    h, n = hashlib.sha256(), 0
-    try:
-        f: IO[bytes]
-        with open(tmp, "wb") as f:
-            for data, rows in chunks:
-                f.write(data)
-                h.update(data)
-                n += rows
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return n, h.hexdigest()
-
-
-def export_audit(
-    rows: pd.DataFrame | Iterable[pa.RecordBatch],
-    out: str | os.PathLike[str],
-    arguments: dict[str, Any],
-    generated_at: datetime | None = None,
-) -> dict[str, Any]:
-    """Write the CSV and its manifest; return the manifest.
-
-    `rows` is a DataFrame of audit rows, or Arrow record batches of them (e.g. `Queries.audit_batches`),
-    written as they arrive so memory stays bounded; both give the same bytes."""
-    out = Path(out)
-    prev = previous_manifest(out.parent, out)
-    count, digest = _write_streamed(out, _csv_chunks(rows))
-    manifest = {
-        "file": out.name,
-        "rows": count,
-        "sha256": digest,
-        "arguments": {
-            k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in arguments.items()
-        },
-        "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
-        "previous_file": prev[1]["file"] if prev else None,
-        "previous_sha256": prev[1]["sha256"] if prev else None,
-        "previous_manifest_sha256": hashlib.sha256(prev[0].read_bytes()).hexdigest() if prev else None,
-    }
-    write_atomic(
-        out.with_name(out.name + MANIFEST_SUFFIX),
-        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
-    )
-    return manifest
-
-
-def verify_folder(folder: str | os.PathLike[str]) -> list[str]:
-    """Problems found checking every export in a folder: CSV hashes and the manifest chain. Empty = sound."""
-    folder = Path(folder)
-    manifests = []
-    for p in folder.glob(f"*{MANIFEST_SUFFIX}"):
-        manifests.append((json.loads(p.read_text()), p))
-    manifests.sort(key=lambda x: (x[0]["generated_at"], x[1].name))
-    problems = []
-    for i, (m, _path) in enumerate(manifests):
-        csv_path = folder / m["file"]
-        if not csv_path.exists():
-            problems.append(f"{m['file']}: missing")
-        elif sha256_file(csv_path) != m["sha256"]:
-            problems.append(f"{m['file']}: SHA-256 differs from its manifest (file changed)")
-        if i == 0:
-            continue
-        prev_m, prev_p = manifests[i - 1]
-        if m.get("previous_sha256") != prev_m["sha256"] or m.get("previous_file") != prev_m["file"]:
-            problems.append(f"{m['file']}: does not chain to {prev_m['file']}")
-        elif m.get("previous_manifest_sha256") != hashlib.sha256(prev_p.read_bytes()).hexdigest():
-            problems.append(f"{prev_p.name}: manifest changed after {m['file']} was exported")
-    return problems
+    pending: deque[tuple[Future[pa.Buffer], int]] = deque()
+    with ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="audit-csv") as pool:
+        for batch in batches:
+            if batch.num_rows:
+                pending.append((pool.submit(batch_csv, batch), batch.num_rows))
+            while len(pending) > RENDER_THREADS:
+                done, rows = pending.popleft()
+                yield done.result(), rows
+        while pending:
+            done, rows = pending.popleft()
+            yield done.result(), rows

@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pyarrow.fs as pafs
+
+from lake.layout import META_FILE, table_file
 from lake.store import Lake, read_error
 from lake.upgrade import LakeFormatError, check_format
+
+# Files every committing write rewrites: the cursors after each state machine's rows are written, the run
+# ledger at the end of a collection run, the metadata file when the demo is built or the lake upgraded.
+WRITE_MARKERS = (META_FILE, table_file("cursors"), table_file("collection_runs"))
 
 
 @dataclass(frozen=True)
@@ -38,3 +45,12 @@ def extent(uri: str) -> Extent:
     except OSError as e:  # an s3:// lake out of reach, or a folder that cannot be read
         return Extent(uri, False, None, (), error=read_error(e))
     return Extent(uri, exists, meta, days)
+
+
+def last_write(uri: str) -> tuple[tuple[int | None, int | None] | None, ...]:
+    """(modification time in ns, size) of each of WRITE_MARKERS (None when absent): it changes with every
+    committed write, so results keyed by it are fresh without a query. One stat per file (a HEAD per
+    object on S3); OSError when the lake cannot be reached."""
+    lake = Lake(uri)
+    infos = lake.fs.get_file_info([lake.path(rel) for rel in WRITE_MARKERS])
+    return tuple((i.mtime_ns, i.size) if i.type == pafs.FileType.File else None for i in infos)

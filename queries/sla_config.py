@@ -11,6 +11,7 @@
       min_executions: 20            # fewer executions than this → INSUFFICIENT_DATA
       warning_budget_remaining: 25% # WARNING when less error budget than this is left
       owner: platform-team
+      runbook_url: https://wiki.example.com/runbooks/step-functions  # shown beside a failure
       exclusions:                   # maintenance: executions started inside are not judged
         - {start: 2025-01-04T22:00:00Z, end: 2025-01-05T02:00:00Z, reason: database upgrade}
     domains:
@@ -56,6 +57,7 @@ _OBJ_KEYS = (
     "min_executions",
     "warning_budget_remaining",
     "owner",
+    "runbook_url",
     "exclusions",
 )
 _LAT_KEYS = ("threshold_s", "objective", "p95_max_s")
@@ -90,6 +92,7 @@ class Objective:
     min_executions: int = 20
     warning_budget_remaining: float = 0.25
     owner: str | None = None
+    runbook_url: str | None = None  # http(s) link to what on-call does when this fails
 
     def __post_init__(self) -> None:
         if not self.latency_judged and any(getattr(self, f) is not None for f in _LAT_FIELDS):
@@ -308,6 +311,8 @@ class _Validator:
             )
         if "owner" in body:
             out["owner"] = self.text(body["owner"], f"{path}.owner")
+        if "runbook_url" in body:
+            out["runbook_url"] = self.url(body["runbook_url"], f"{path}.runbook_url")
         if "exclusions" in body:
             items = body["exclusions"]
             if not isinstance(items, list):
@@ -351,6 +356,12 @@ class _Validator:
         if not isinstance(value, str) or not value.strip():
             self.fail(path, f"expected a non-empty string, got {_kind(value)}")
         return str(value)
+
+    def url(self, value: Any, path: str) -> str:
+        text = self.text(value, path).strip()
+        if not text.lower().startswith(("https://", "http://")) or any(c.isspace() for c in text):
+            self.fail(path, f"expected an http(s) URL without spaces, got {text!r}")
+        return text
 
     def exclusion(self, item: Any, path: str, domain: str | None, machine: str | None) -> Exclusion:
         item = self.mapping(item, path, _EXCL_KEYS)

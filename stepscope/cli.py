@@ -21,13 +21,17 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_NO_LAKE, EXIT_CONFIG, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
+EXIT_LOCKED = 6
+EXIT_UNVERIFIED = 7
 EXIT_CODES = {
     EXIT_OK: "done",
     EXIT_ERRORS: "done, with errors (some state machines could not be collected: see the summary)",
     EXIT_USAGE: "bad arguments, configuration or credentials",
     EXIT_NO_LAKE: "no lake at the path, it cannot be read, or it is in an older format (run rebuild-derived)",
-    EXIT_CONFIG: "invalid SLA file",
+    EXIT_CONFIG: "invalid SLA or access file",
     EXIT_OUTPUT: "output not written",
+    EXIT_LOCKED: "another run holds the lake's lock (collect --wait waits for it)",
+    EXIT_UNVERIFIED: "the audit exports do not verify (verify-audit prints each finding)",
 }
 RUN_ID = uuid.uuid4().hex[:12]  # of this invocation; a collect run logs its own (stored in collection_runs)
 log = logging.getLogger("stepscope")
@@ -69,6 +73,23 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     if ts > (now or datetime.now(UTC)):
         raise argparse.ArgumentTypeError(f"bad --since {text!r}: it is in the future")
     return ts
+
+
+def positive_duration(text: str) -> timedelta:
+    d = parse_duration(text)
+    if d <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration above zero, got {text!r}")
+    return d
+
+
+def price(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0 <= p < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a price in USD (e.g. 0.01), got {text!r}")
+    return p
 
 
 def positive_int(text: str) -> int:
@@ -198,8 +219,41 @@ def _add_collect(sub: Any) -> None:
         default=timedelta(hours=1),
         help="re-list this far behind the cursor for late arrivals (default 1h)",
     )
+    c.add_argument(
+        "--history-source",
+        choices=("api", "logs"),
+        default="api",
+        help="STANDARD histories from GetExecutionHistory (api, default) or, for machines logging ALL to "
+        "CloudWatch Logs, from their log group (logs: past the API's 20 calls/s); EXPRESS always from logs",
+    )
     c.add_argument("--concurrency", type=positive_int, default=8, help="parallel history fetches (default 8)")
     c.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    c.add_argument(
+        "--schedule",
+        type=positive_duration,
+        default=timedelta(minutes=5),
+        help="how often this collect is run, for the monthly CloudWatch cost in the summary (default 5m)",
+    )
+    c.add_argument(
+        "--metric-price",
+        type=price,
+        default=0.01,
+        help="USD per 1,000 metrics requested from CloudWatch (GetMetricData; default 0.01)",
+    )
+    c.add_argument(
+        "--wait",
+        type=parse_duration,
+        default=timedelta(0),
+        help=f"while another run holds the lake's lock, wait up to this long for it, e.g. 4m "
+        f"(default: exit {EXIT_LOCKED} at once)",
+    )
+    c.add_argument(
+        "--lock-ttl",
+        type=positive_duration,
+        default=timedelta(minutes=2),
+        help="s3:// lakes: the lock's lease expires this long after its holder last renewed it, "
+        "so a killed run blocks the next for at most this (default 2m)",
+    )
 
 
 def _add_demo(sub: Any) -> None:
@@ -246,18 +300,28 @@ def _add_sla(sub: Any) -> None:
     )
 
 
-def _add_export(sub: Any) -> None:
-    e = sub.add_parser("export-audit", help="write the audit CSV of one domain and period")
-    _lake_arg(e)
-    e.add_argument("--domain", required=True)
-    e.add_argument(
-        "--from", dest="start", type=parse_when, required=True, help="first day (or time), inclusive"
+def _audit(name: str) -> tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]:
+    """export-audit, keygen and verify-audit: declared and run by stepscope.audit_cli."""
+
+    def add(sub: Any) -> None:
+        from stepscope import audit_cli
+
+        audit_cli.PARSERS[name](sub)
+
+    def run(args: argparse.Namespace) -> int:
+        from stepscope import audit_cli
+
+        return audit_cli.RUNNERS[name](args)
+
+    return add, run
+
+
+def _add_athena_ddl(sub: Any) -> None:
+    a = sub.add_parser(
+        "athena-ddl", help="print CREATE EXTERNAL TABLE statements for Athena (partition projection)"
     )
-    e.add_argument(
-        "--to", dest="end", type=parse_when, required=True, help="last day, inclusive (a time: exclusive)"
-    )
-    e.add_argument("--out", required=True, help="CSV file; FILE.manifest.json is written beside it")
-    e.add_argument("--config", help="SLA YAML used for the sla_met column")
+    _lake_arg(a)
+    a.add_argument("--database", default="stepscope", help="Athena/Glue database (default stepscope)")
 
 
 def _add_serve(sub: Any) -> None:
@@ -269,6 +333,12 @@ def _add_serve(sub: Any) -> None:
     )
     s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=positive_int, default=8501, help="port (default 8501)")
+    s.add_argument(
+        "--secrets",
+        default=None,
+        help="the secrets file with the [auth] sign-in settings (default: Streamlit's own, "
+        ".streamlit/secrets.toml here or in your home)",
+    )
 
 
 # -- the commands ----------------------------------------------------------------------------------
@@ -300,9 +370,16 @@ def run_collect(args: argparse.Namespace) -> int:
         lookback=args.lookback,
         concurrency=args.concurrency,
         progress_every=0 if args.quiet else 2.0,
+        schedule=args.schedule,
+        metric_price=args.metric_price,
+        history_source=args.history_source,
     )
+    from lake.lock import lake_lock
+
+    wait, ttl = args.wait.total_seconds(), args.lock_ttl.total_seconds()
     try:
-        summary = collect(opts, err=sys.stderr if args.log_format == "text" else None)
+        with lake_lock(args.lake, command="collect", wait=wait, ttl=ttl):
+            summary = collect(opts, err=sys.stderr if args.log_format == "text" else None)
     except (NoCredentialsError, PartialCredentialsError):
         raise CommandError(
             "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -340,27 +417,39 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_rebuild_derived(args: argparse.Namespace) -> int:
+    from collectors.stepfunctions.normalize import with_root_failures
     from lake.store import Lake
     from lake.upgrade import upgrade
 
     lake = Lake(args.lake)
     if not lake.is_lake():
         raise CommandError(f"no lake at {args.lake}", EXIT_NO_LAKE)
-    n = upgrade(lake, progress=lambda i, total: log.info("%d/%d partitions", i, total))
+    n = upgrade(
+        lake,
+        progress=lambda i, total: log.info("%d/%d partitions", i, total),
+        root_failures=with_root_failures,
+    )
     _say(
         f"rebuilt the derived tables of {n} partitions in {args.lake} (format {lake.format_version()})", args
     )
     return EXIT_OK
 
 
-def _sla_config(path: str | None) -> Any:
+def _sla_path(path: str | None) -> str | None:
+    """The SLA file in use: --config, else $STEPSCOPE_SLAS, else ./slas.yaml if present (None: defaults)."""
     from queries import sla_config
 
-    path = (
+    return (
         path
         or os.environ.get(sla_config.DEFAULT_PATH_ENV)
         or ("slas.yaml" if os.path.exists("slas.yaml") else None)
     )
+
+
+def _sla_config(path: str | None) -> Any:
+    from queries import sla_config
+
+    path = _sla_path(path)
     return sla_config.load(path) if path else sla_config.default()
 
 
@@ -458,29 +547,6 @@ def run_sla(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_export(args: argparse.Namespace) -> int:
-    from queries.export import export_audit
-
-    end = args.end + timedelta(days=1) if not isinstance(args.end, datetime) else args.end
-    q = _open_queries(args.lake)
-    rows = q.audit_batches(args.domain, args.start, end, _sla_config(args.config))
-    arguments = {
-        "lake": args.lake,
-        "domain": args.domain,
-        "from": args.start,
-        "to": args.end,
-        "config": args.config,
-    }
-    try:
-        m = export_audit(rows, args.out, arguments)
-    except OSError as e:
-        raise CommandError(f"cannot write {args.out}: {e.strerror or e}", EXIT_OUTPUT) from None
-    _say(f"{args.out}: {m['rows']} rows, sha256 {m['sha256']}", args)
-    if not m["rows"]:
-        _say(f"note: no executions of domain {args.domain!r} in the period", args)
-    return EXIT_OK
-
-
 def run_serve(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -490,6 +556,7 @@ def run_serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.lake:
         env["STEPSCOPE_LAKE"] = args.lake
+    _check_sign_in(env.get("STEPSCOPE_LAKE") or "demo-lake", args.secrets)
     cmd = [
         sys.executable,
         "-m",
@@ -504,6 +571,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        *(["--secrets.files", args.secrets] if args.secrets else []),
     ]
     log.info(
         "serving the dashboard on http://%s:%d (lake %s)",
@@ -514,6 +582,71 @@ def run_serve(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)
     return EXIT_OK  # not reached
+
+
+def _check_sign_in(uri: str, secrets: str | None) -> None:
+    """Refuse to serve a lake of real data without sign-in (unless STEPSCOPE_ALLOW_ANONYMOUS=1), and
+    an access file that does not validate, before the server starts (the dashboard refuses them too)."""
+    from dashboard import access, signin
+    from lake.store import Lake
+
+    if _auth_configured(secrets):
+        path = signin.access_path()
+        if path is None:
+            log.warning("sign-in is on but there is no access file (access.yaml): nobody will see anything")
+            return
+        try:
+            access.load(path)
+        except access.AccessConfigError as e:
+            raise CommandError(str(e), EXIT_CONFIG) from None
+        return
+    try:
+        lake = Lake(uri)
+        source = (lake.read_meta() or {}).get("source") if lake.is_lake() else signin.DEMO_SOURCE
+    except OSError:
+        source = None  # cannot tell: treated as real data
+    if source == signin.DEMO_SOURCE:
+        return
+    if not signin.anonymous_allowed():
+        raise CommandError(
+            f"the lake at {uri} holds data from {source or 'an unknown source'} and sign-in is off: configure "
+            f"[auth] in the secrets (--secrets), or set {signin.ANONYMOUS_ENV}=1 to let anyone who reaches "
+            "the server see every domain"
+        )
+    log.warning(
+        "sign-in is off: %s=1 lets anyone who reaches the server see every domain", signin.ANONYMOUS_ENV
+    )
+
+
+def _auth_configured(secrets: str | None) -> bool:
+    """Whether the secrets Streamlit will read (`secrets`, else its default places) have an [auth] section."""
+    import tomllib
+
+    files = (
+        [Path(secrets)]
+        if secrets
+        else [Path.home() / ".streamlit/secrets.toml", Path(".streamlit/secrets.toml")]
+    )
+    if secrets and not files[0].is_file():
+        raise CommandError(f"no secrets file at {secrets}")
+    found = False
+    for f in (f for f in files if f.is_file()):
+        try:
+            found = found or bool(tomllib.loads(f.read_text(encoding="utf-8")).get("auth"))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise CommandError(f"{f}: cannot read the secrets: {e}") from None
+    return found
+
+
+def run_athena_ddl(args: argparse.Namespace) -> int:
+    from lake.athena import lake_ddl
+    from lake.store import Lake
+
+    lake = Lake(args.lake)
+    if not lake.is_lake():
+        raise CommandError(f"no lake at {args.lake} (expected _stepscope.json or executions/)", EXIT_NO_LAKE)
+    print(lake_ddl(lake, args.database), end="")
+    return EXIT_OK
 
 
 def _open_queries(uri: str) -> Any:
@@ -531,8 +664,11 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], 
     "demo": (_add_demo, run_demo),
     "rebuild-derived": (_add_rebuild, run_rebuild_derived),
     "sla": (_add_sla, run_sla),
-    "export-audit": (_add_export, run_export),
+    "export-audit": _audit("export-audit"),
+    "keygen": _audit("keygen"),
+    "verify-audit": _audit("verify-audit"),
     "serve": (_add_serve, run_serve),
+    "athena-ddl": (_add_athena_ddl, run_athena_ddl),
 }
 ALIASES = {"rebuild-sla-facts": "rebuild-derived"}
 
@@ -585,6 +721,7 @@ def main(
     """Run one command; returns its exit code (EXIT_CODES)."""
     import duckdb
 
+    from lake.lock import LakeLocked
     from lake.store import read_error
     from lake.upgrade import LakeFormatError
     from queries.sla_config import SlaConfigError
@@ -598,6 +735,8 @@ def main(
         return _fail(str(e), e.code)
     except LakeFormatError as e:
         return _fail(str(e), EXIT_NO_LAKE)
+    except LakeLocked as e:
+        return _fail(str(e), EXIT_LOCKED)
     except SlaConfigError as e:
         return _fail(str(e), EXIT_CONFIG)
     except (OSError, duckdb.IOException) as e:

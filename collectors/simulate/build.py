@@ -19,13 +19,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collectors.simulate import records, scenario
+from collectors.cloudwatch.collect import SOURCE as METRICS
+from collectors.cloudwatch.queries import NAMESPACES
+from collectors.logs.collect import SOURCE as LOGS
+from collectors.simulate import cloudwatch, express, records, scenario, traces
 from collectors.simulate.definitions import enterprise
 from collectors.simulate.model import ACCOUNT_ID, DOMAIN_TAG, MachineSpec
 from collectors.simulate.replicate import (
     Template,
     build_template,
     draw_times,
+    drop_rows,
     expand,
     payload_hashes,
     raw_records,
@@ -35,7 +39,6 @@ from collectors.simulate.truth import ground_truth
 from collectors.simulate.walker import Walker
 from collectors.stepfunctions import fetch as sf
 from collectors.stepfunctions.collect import SOURCE as HISTORIES
-from collectors.stepfunctions.normalize import normalize_execution
 from lake.store import Lake
 from lake.tables import TABLES, to_table
 
@@ -89,6 +92,7 @@ class Plan:
     per_day: float  # expected executions of an ordinary weekday, all machines
     catalog_sizes: tuple[int, ...]
     inc: Incidents
+    gap: scenario.CollectionGap | None = None  # executions CloudWatch counted that the lake misses
 
 
 def _end_ms(end: datetime | date | str | None) -> int:
@@ -136,6 +140,7 @@ def make_plan(lake: str, *, days: int, executions: int, seed: int, end: Any, eve
         executions / weight,
         sizes,
         scenario.plan_incidents(start_ms, end_ms),
+        scenario.plan_gap(start_ms, end_ms),
     )
 
 
@@ -158,7 +163,7 @@ class World:
         self.plan = plan
         self.specs: list[MachineSpec] = enterprise()
         self.shares = scenario.machine_shares(len(self.specs))
-        self.lake = Lake(plan.lake, durable=False)
+        self.lake = Lake(plan.lake, durable=False, rollups=False)  # days are written in parallel
         collected = records.ms_to_dt(plan.end_ms)
         self.sm_rows = [
             sf.state_machine_row(
@@ -179,6 +184,7 @@ class World:
         self.exec_prefix = [f"{s.arn().replace(':stateMachine:', ':execution:')}:" for s in self.specs]
         self.timeouts = [float(s.definition.get("TimeoutSeconds") or 0) * 1000 for s in self.specs]
         self.n_templates = 0
+        self.account = cloudwatch.Account(self.specs)
 
     # -- catalogs ------------------------------------------------------------------------------
     def catalog(self, m: int, code: int) -> _Catalog:
@@ -320,7 +326,8 @@ class World:
         ts, base = day["times"]
         n = len(m)
         arns = np.array(
-            [self.exec_prefix[a] + nm for a, nm in zip(m.tolist(), names, strict=True)], dtype=object
+            [records.execution_arn(self.specs[a], nm) for a, nm in zip(m.tolist(), names, strict=True)],
+            dtype=object,
         )
         in_idx, out_idx = day["in_idx"], day["out_idx"]
         mask = None
@@ -351,7 +358,7 @@ class World:
         )
         date = records.ms_to_dt(int(start[0]) if n else plan.start_ms).strftime("%Y-%m-%d")
         dom = pa.array([s.domain for s in self.specs], pa.string()).take(pa.array(m[done]))
-        ex = _with_partition(out.executions, dom, date)
+        ex = _with_partition(express.as_logged(out.executions, self.specs, m[done]), dom, date)
         runs = _with_partition(out.state_runs, dom.take(pa.array(out.run_exec)), date)
         evs = (
             _with_partition(out.events, dom.take(pa.array(out.event_exec)), date)
@@ -360,7 +367,8 @@ class World:
         )
         if len(running):  # still going at the end of the window: the real normalizer, one by one
             norm = [
-                normalize_execution(
+                express.normalize_as_collected(
+                    self.specs[m[i]],
                     *self.raw(day, int(i))[:2],
                     state_machine=self.sm_rows[m[i]],
                     collected_at=records.ms_to_dt(plan.end_ms),
@@ -443,13 +451,44 @@ def _build_day(day_ms: int) -> dict[str, Any]:
     assert w is not None
     day = w.draw_day(day_ms)
     ex, runs, evs, running = w.rows_for_day(day)
+    ex, runs, evs, running, missed = _collection_gap(w.plan.gap, ex, runs, evs, running)
     if evs is not None and len(evs):
         w.lake.write_partitioned("events", evs)
     if len(runs):
         w.lake.write_partitioned("state_runs", runs)
     if len(ex):
         w.lake.write_partitioned("executions", ex)
-    return _day_figures(w, day, ex, runs, evs, running)
+    traces.day_traces(
+        w.lake, traces.tracers(w.specs), ex, runs, evs if w.plan.events != "all" else None, w.plan.end_ms
+    )
+    figures = _day_figures(w, day, ex, runs, evs, running)
+    figures["missed"] = missed
+    figures["metrics"] = cloudwatch.day_emissions(w.account, day, w.plan.end_ms)
+    return figures
+
+
+def _collection_gap(
+    gap: scenario.CollectionGap | None, ex: pa.Table, runs: pa.Table, evs: pa.Table | None, running: int
+) -> tuple[pa.Table, pa.Table, pa.Table | None, int, Counter]:
+    """The day's rows without the executions the collection missed, and how many it missed per day."""
+    if gap is None or not len(ex):
+        return ex, runs, evs, running, Counter()
+    start = pc.cast(ex.column("start_time"), pa.int64())
+    hit = pc.and_(
+        pc.equal(ex.column("state_machine_name"), gap.machine),
+        pc.and_(pc.greater_equal(start, gap.start_ms), pc.less(start, gap.end_ms)),
+    )
+    lost = ex.filter(hit)
+    if not len(lost):
+        return ex, runs, evs, running, Counter()
+    arns = lost.column("execution_arn").to_pylist()
+    days = Counter(
+        records.ms_to_dt(int(t)).strftime("%Y-%m-%d")
+        for t in pc.cast(lost.column("start_time"), pa.int64()).to_pylist()
+    )
+    still = running - pc.sum(pc.equal(lost.column("status"), "RUNNING")).as_py()
+    evs = drop_rows(evs, "execution_arn", arns) if evs is not None else None
+    return ex.filter(pc.invert(hit)), drop_rows(runs, "execution_arn", arns), evs, still, days
 
 
 def _day_figures(
@@ -465,8 +504,9 @@ def _day_figures(
         .to_pylist()
     )
     redriven = Counter({r["state_machine_name"]: r["count_all"] for r in red})
-    m, start = day["m"], day["start"]
-    newest = {w.specs[i].name: int(start[m == i].max()) for i in np.unique(m)}
+    m = day["m"]
+    collected = ex.group_by("state_machine_name").aggregate([("start_time", "max")]).to_pylist()
+    newest = {r["state_machine_name"]: int(r["start_time_max"].timestamp() * 1000) for r in collected}
     outage: Counter = Counter()
     hit_rows = np.flatnonzero(day["code"] % 100 == 1)
     if len(hit_rows):
@@ -556,8 +596,18 @@ def build_demo(
         with ctx.Pool(n_workers, initializer=_init, initargs=(plan, catalogs)) as pool:
             for k, f in enumerate(pool.imap_unordered(_build_day, day_list), 1):
                 report(f, k)
+    lake.rebuild_rollups()
+    cloudwatch.write_metrics(
+        lake_uri,
+        world.account,
+        world.sm_rows,
+        [f.pop("metrics") for f in figures],
+        plan.start_ms,
+        plan.end_ms,
+        n_workers,
+    )
     _write_small_tables(lake, world, plan, figures, t0)
-    truth = ground_truth(world.specs, plan.inc, plan.start_ms, plan.end_ms, plan.seed, figures)
+    truth = ground_truth(world.specs, plan.inc, plan.start_ms, plan.end_ms, plan.seed, figures, plan.gap)
     if (days, executions) == (DEFAULT_DAYS, DEFAULT_EXECUTIONS):
         truth["expected_sla"] = {
             "config": "slas.yaml",
@@ -632,7 +682,7 @@ def _write_small_tables(
         running.update({name: c for (name, st), c in f["status"].items() if st == "RUNNING"})
     cursors = [
         {
-            "source": HISTORIES,
+            "source": LOGS if s.type == express.EXPRESS else HISTORIES,
             "account_id": ACCOUNT_ID,
             "region": s.region,
             "key": s.arn(),
@@ -645,6 +695,22 @@ def _write_small_tables(
         }
         for s in world.specs
     ]
+    # The metrics collection of each Region and namespace, up to the window's last minute.
+    cursors += [
+        {
+            "source": METRICS,
+            "account_id": ACCOUNT_ID,
+            "region": region,
+            "key": ns,
+            "watermark": records.ms_to_dt(plan.end_ms // 60_000 * 60_000),
+            "last_collected_at": collected,
+            "open_items": 0,
+            "incomplete_items": 0,
+        }
+        for region in world.account.regions
+        for ns in NAMESPACES
+    ]
+    cursors += traces.cursors(world.specs, plan.end_ms)
     lake.write("cursors", to_table("cursors", cursors))
     summary = {
         "source": "demo",

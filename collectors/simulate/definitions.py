@@ -908,8 +908,16 @@ def _supply_chain() -> list[MachineSpec]:
 
 def enterprise() -> list[MachineSpec]:
     """Every simulated state machine, most traffic first (the order sets the Zipf rank)."""
+    from collectors.simulate import express  # it builds on the helpers above
+
     by_name = {
-        m.name: m for m in _payments() + _customer_care() + _ai_inference() + _risk() + _supply_chain()
+        m.name: m
+        for m in _payments()
+        + _customer_care()
+        + _ai_inference()
+        + _risk()
+        + _supply_chain()
+        + express.machines()
     }
     order = [
         "ai-inference-rag-answer",
@@ -926,5 +934,7 @@ def enterprise() -> list[MachineSpec]:
         "supply-chain-supplier-onboarding",
         "payments-settlement-batch",
         "ai-inference-batch-scoring",
+        "payments-card-authorisation",
+        "ai-inference-guardrail-check",
     ]
     return [by_name[n] for n in order]

@@ -41,7 +41,7 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class MachineSpec:
-    """One simulated STANDARD state machine: its ASL definition and how its states behave."""
+    """One simulated state machine: its ASL definition and how its states behave."""
 
     name: str
     domain: str
@@ -60,6 +60,8 @@ class MachineSpec:
     region: str = "us-east-1"
     tracing: bool = False
     versioned: bool = False  # started through the `prod` alias (version ARNs in the records)
+    type: str = "STANDARD"  # EXPRESS: no history API, its records are written to CloudWatch Logs
+    include_execution_data: bool = False  # its log records carry inputs and outputs
 
     def arn(self) -> str:
         return f"arn:aws:states:{self.region}:{ACCOUNT_ID}:stateMachine:{self.name}"

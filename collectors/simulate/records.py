@@ -52,18 +52,18 @@ def base_version(spec: MachineSpec) -> int:
 
 def describe_state_machine(spec: MachineSpec, created_ms: int) -> dict[str, Any]:
     """DescribeStateMachine response (the unqualified machine, its latest definition)."""
-    level = "ALL" if spec.tracing else "ERROR"
+    level = "ALL" if spec.tracing or spec.type == "EXPRESS" else "ERROR"
     return {
         "stateMachineArn": spec.arn(),
         "name": spec.name,
         "status": "ACTIVE",
         "definition": json.dumps(spec.definition, indent=2),
         "roleArn": spec.role_arn(),
-        "type": "STANDARD",
+        "type": spec.type,
         "creationDate": ms_to_dt(created_ms),
         "loggingConfiguration": {
             "level": level,
-            "includeExecutionData": False,
+            "includeExecutionData": spec.include_execution_data,
             "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": spec.log_group_arn()}}],
         },
         "tracingConfiguration": {"enabled": spec.tracing},
@@ -73,6 +73,9 @@ def describe_state_machine(spec: MachineSpec, created_ms: int) -> dict[str, Any]
 
 
 def execution_arn(spec: MachineSpec, name: str) -> str:
+    """Express executions are named by their machine, name and an execution id (here the name again)."""
+    if spec.type == "EXPRESS":
+        return f"arn:aws:states:{spec.region}:{ACCOUNT_ID}:express:{spec.name}:{name}:{name}"
     return f"arn:aws:states:{spec.region}:{ACCOUNT_ID}:execution:{spec.name}:{name}"
 
 

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors.simulate import records
+from collectors.simulate.express import normalize_as_collected
 from collectors.simulate.model import MachineSpec
 from collectors.simulate.scenario import DAY_MS
 from collectors.simulate.walker import EXEC_NAME, Path
-from collectors.stepfunctions.normalize import normalize_execution
 from lake.schema import EVENTS, EXECUTIONS, STATE_RUNS, TS
 
 T0 = 1_000_000_000_000  # placeholder start (ms); event k of a template happens at T0 + k s
@@ -87,7 +87,7 @@ def build_template(
         collected_ms=T0,
     )
     events = records.render_events(path.events, ts, "TEMPLATE")
-    norm = normalize_execution(desc, events, state_machine=sm_row, collected_at=records.ms_to_dt(T0))
+    norm = normalize_as_collected(spec, desc, events, state_machine=sm_row, collected_at=records.ms_to_dt(T0))
     runs = norm.state_runs
     kind = np.array([KIND[e.slot[0]] for e in path.events], np.int8)
     a = np.array([e.slot[1] for e in path.events], np.float64)

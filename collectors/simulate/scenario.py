@@ -11,13 +11,19 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from collectors.simulate.model import Behaviour, MachineSpec
+from collectors.simulate.model import ACCOUNT_ID, Behaviour, MachineSpec
+from lake.asl import parse_definition
+from lake.functions import task_function
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 # Long enough that the outage costs ai-inference its monthly error budget, as a real one would.
 OUTAGE_HOURS = 6
 DEGRADATION_LEVELS = 6
+# During the outage, each attempt of the outage machines' Lambda Tasks fails this often: mostly
+# throttled (Lambda.TooManyRequestsException, which their Retry retries), sometimes a function error.
+OUTAGE_LAMBDA_FAIL = 0.6
+OUTAGE_LAMBDA_ERRORS = (("Lambda.TooManyRequestsException", 0.85), ("Lambda.Unknown", 0.15))
 # Share of a business machine's daily traffic per UTC hour (EU morning to US afternoon).
 BUSINESS_HOURS = np.array(
     [
@@ -133,6 +139,29 @@ def plan_incidents(start_ms: int, end_ms: int) -> Incidents:
     )
 
 
+@dataclass(frozen=True)
+class CollectionGap:
+    """Executions that ran (CloudWatch counted them) but the collection missed: here the histories
+    collection of one machine fell behind, so its executions started in [start, end) are not in
+    the lake and its cursor stops before them."""
+
+    machine: str
+    start_ms: int
+    end_ms: int
+    cause: str = "collection_lag"
+
+
+# The histories collection of this machine is this many hours behind at the end of the window.
+GAP_MACHINE, GAP_HOURS = "payments-exception-pipeline", 30
+
+
+def plan_gap(start_ms: int, end_ms: int) -> CollectionGap | None:
+    """The injected collection gap: the last GAP_HOURS of one machine (none in windows under 3 days)."""
+    if end_ms - start_ms < 3 * DAY_MS:
+        return None
+    return CollectionGap(GAP_MACHINE, end_ms - GAP_HOURS * HOUR_MS, end_ms)
+
+
 def behaviours(spec: MachineSpec, regime: Regime, inc: Incidents) -> dict[str, Behaviour]:
     """The state behaviours of a machine under a regime."""
     beh = dict(spec.states)
@@ -140,6 +169,11 @@ def behaviours(spec: MachineSpec, regime: Regime, inc: Incidents) -> dict[str, B
         beh[inc.outage_state] = beh[inc.outage_state].scaled(
             fail=inc.outage_fail, errors=((inc.outage_error, 1.0),), latency=0.15
         )
+        # Callers re-submit what failed: the machine's Lambda functions run out of concurrency and
+        # are throttled (retried by the Tasks' Retry), and a few invocations time out.
+        for name in lambda_states(spec):
+            b = beh.get(name) or Behaviour(200.0, 0.4)
+            beh[name] = b.scaled(fail=OUTAGE_LAMBDA_FAIL, errors=OUTAGE_LAMBDA_ERRORS)
     if regime.cond == "degraded" and inc.degr_state in beh:
         s = regime.level / DEGRADATION_LEVELS
         b = beh[inc.degr_state]
@@ -149,6 +183,12 @@ def behaviours(spec: MachineSpec, regime: Regime, inc: Incidents) -> dict[str, B
     if regime.version >= 2 and spec.name == inc.deploy_machine and inc.deploy_state in beh:
         beh[inc.deploy_state] = beh[inc.deploy_state].scaled(latency=inc.deploy_latency)
     return beh
+
+
+def lambda_states(spec: MachineSpec) -> list[str]:
+    """Names of the machine's Task states that invoke a Lambda function."""
+    graph = parse_definition(spec.definition)
+    return sorted({st.name for st in graph if task_function(st, spec.region, ACCOUNT_ID) is not None})
 
 
 def regimes_for(specs: list[MachineSpec], inc: Incidents, m: np.ndarray, start: np.ndarray) -> np.ndarray:

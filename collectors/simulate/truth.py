@@ -7,7 +7,7 @@ from typing import Any
 
 from collectors.simulate import records
 from collectors.simulate.model import MachineSpec
-from collectors.simulate.scenario import Incidents
+from collectors.simulate.scenario import CollectionGap, Incidents
 
 
 def ground_truth(
@@ -17,10 +17,13 @@ def ground_truth(
     end_ms: int,
     seed: int,
     figures: list[dict[str, Any]],
+    gap: CollectionGap | None = None,
 ) -> dict[str, Any]:
-    """What really happened in the simulated account: incidents and true rates per machine.
+    """What really happened in the simulated account: incidents, true rates per machine (of the
+    executions in the lake) and what the collection missed.
 
-    `figures` are the per-day counts of a build (statuses, redrives, outage hits per machine).
+    `figures` are the per-day counts of a build (statuses, redrives, outage hits per machine, missed
+    executions per start day).
     """
     iso = lambda ms: records.ms_to_dt(ms).isoformat()  # noqa: E731
     by_name = {s.name: s for s in specs}
@@ -104,4 +107,32 @@ def ground_truth(
             },
         ],
         "machines": machines,
+        "collection_gaps": _gaps(by_name, gap, figures, iso),
     }
+
+
+def _gaps(
+    by_name: dict[str, MachineSpec], gap: CollectionGap | None, figures: list[dict[str, Any]], iso: Any
+) -> list[dict[str, Any]]:
+    """The injected collection gap: executions that ran and that CloudWatch counted, not in the lake."""
+    if gap is None:
+        return []
+    missed: Counter = Counter()
+    for f in figures:
+        missed.update(f.get("missed") or {})
+    spec = by_name[gap.machine]
+    return [
+        {
+            "id": "histories-collection-lag",
+            "cause": gap.cause,
+            "state_machine_arn": spec.arn(),
+            "name": spec.name,
+            "domain": spec.domain,
+            "start": iso(gap.start_ms),
+            "end": iso(gap.end_ms),
+            "executions_missing": sum(missed.values()),
+            "by_day": dict(sorted(missed.items())),
+            "description": "The histories collection of this machine fell behind: the executions it "
+            "started in the window's last hours ran (CloudWatch counted them) but are not in the lake",
+        }
+    ]

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from collectors.aws import Target
-from collectors.source import CollectOptions, Context, Progress
+from collectors.source import CollectOptions, Context, Progress, reads_logs
 from collectors.stepfunctions import fetch as sf
 from collectors.stepfunctions.normalize import NormalizedExecution, normalize_execution
 from lake.layout import table_file
@@ -74,15 +74,17 @@ def lower_bound(opts: CollectOptions, watermark: datetime | None, now: datetime)
 
 
 # -- lake reads ------------------------------------------------------------------------------
-def lake_index(ctx: Context, domains: Iterable[str]) -> dict[str, Known]:
-    """state machine ARN → execution ARN → the few executions columns the decisions need."""
+def lake_index(ctx: Context, domains: Iterable[str], columns: list[str] = INDEX_COLUMNS) -> dict[str, Known]:
+    """state machine ARN → execution ARN → the few executions columns the decisions need (`columns`,
+    which must include the two ARNs), and the (domain, date) partition the row is in as `partition`."""
     lake, wanted = ctx.lake, set(domains)
     out: dict[str, Known] = {}
     for key in lake.partitions("executions"):
         if key[0] not in wanted:
             continue
         path = lake.path(table_file("executions", key))
-        for r in pq.read_table(path, columns=INDEX_COLUMNS, filesystem=lake.fs).to_pylist():
+        for r in pq.read_table(path, columns=columns, filesystem=lake.fs).to_pylist():
+            r["partition"] = key
             out.setdefault(r["state_machine_arn"], {})[r["execution_arn"]] = r
     return out
 
@@ -90,7 +92,8 @@ def lake_index(ctx: Context, domains: Iterable[str]) -> dict[str, Known]:
 # -- the source ------------------------------------------------------------------------------
 def collect(ctx: Context, t: Target, machines: list[dict[str, Any]]) -> None:
     """Collect the executions and histories of every machine of one target; a machine's API error is
-    recorded and the others go on."""
+    recorded and the others go on. Machines whose histories come from their logs are the logs source's."""
+    machines = [m for m in machines if not reads_logs(m, ctx.opts)]
     index = lake_index(ctx, {m["domain"] for m in machines})
     for sm in machines:
         arn = sm["state_machine_arn"]
@@ -181,14 +184,14 @@ def _fetch_and_write(
                 done, futures = wait(futures, return_when=FIRST_COMPLETED)
                 batch += [f.result() for f in sorted(done, key=id)]
                 if len(batch) >= ctx.opts.batch_size:
-                    written += _write_batch(ctx, batch)
+                    written += write_batch(ctx, batch)
                     batch = []
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
     if batch:
-        written += _write_batch(ctx, batch)
+        written += write_batch(ctx, batch)
     return written
 
 
@@ -230,7 +233,8 @@ def _fetch_one(
     )
 
 
-def _write_batch(ctx: Context, batch: list[NormalizedExecution]) -> list[dict[str, Any]]:
+def write_batch(ctx: Context, batch: list[NormalizedExecution]) -> list[dict[str, Any]]:
+    """Write normalised executions; returns their executions rows."""
     # Order matters: an executions row is the commit marker of its events and state runs.
     batch = sorted(batch, key=lambda n: n.execution["execution_arn"])
     ctx.lake.write_partitioned("events", [e for n in batch for e in n.events], replace_executions=True)

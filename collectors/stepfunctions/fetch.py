@@ -160,6 +160,7 @@ def state_machine_row(
         "logging_level": logging_cfg.get("level"),
         "log_group_arn": log_group,
         "tracing_enabled": bool((desc.get("tracingConfiguration") or {}).get("enabled", False)),
+        "include_execution_data": logging_cfg.get("includeExecutionData"),
         "collected_at": collected_at,
     }
 

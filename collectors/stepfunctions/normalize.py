@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from lake.layout import utc_date
 
 log = logging.getLogger(__name__)
@@ -296,6 +299,7 @@ class _Visit:
         "children",
         "sub",
         "failed_child",
+        "prev",
     )
 
     def __init__(self, name: str, typ: str, scope: _Scope, entered_id: int, entered_time: datetime):
@@ -321,6 +325,7 @@ class _Visit:
         self.children: list[_Scope] | tuple = ()  # every iteration/branch scope, for closing
         self.sub: dict | None = None  # current attempt: iteration index or branch first state → scope
         self.failed_child: _Visit | None = None
+        self.prev: _Visit | None = None  # the visit this one followed in its scope (its exit led here)
 
 
 def _climb(v: _Visit | None, typ: str | None, name: str | None = None) -> _Visit | None:
@@ -340,6 +345,7 @@ class _Replay:
     succeeded: Mapping | None  # ExecutionSucceeded details
     redrives: int
     last_end: Mapping | None  # last Execution{Succeeded,Failed,TimedOut,Aborted} event
+    end_visit: _Visit | None  # the visit the last Execution{Failed,TimedOut,Aborted} event followed
 
 
 class _Replayer:
@@ -361,6 +367,7 @@ class _Replayer:
         "last_end",
         "redrives",
         "ts",
+        "end_visit",
     )
 
     def __init__(self, branch_index: Mapping[tuple[str, str | None], int], fail_info: Mapping[str, tuple]):
@@ -378,6 +385,7 @@ class _Replayer:
         self.last_end: Mapping | None = None
         self.redrives = 0
         self.ts: datetime | None = None  # time of the last event seen
+        self.end_visit: _Visit | None = None
 
     def close(self, v: _Visit, term: str, ts: datetime | None) -> None:
         """End a visit that did not exit; `term` says why (scope, FAILED, TIMED_OUT, ABORTED, ...)."""
@@ -441,7 +449,9 @@ class _Replayer:
         for v in reversed(visits):
             if v.error is None and v.failed_child is not None:
                 v.error, v.cause = v.failed_child.error, v.failed_child.cause
-        return _Replay(visits, self.terminal, self.started, self.succeeded, self.redrives, self.last_end)
+        return _Replay(
+            visits, self.terminal, self.started, self.succeeded, self.redrives, self.last_end, self.end_visit
+        )
 
     # Handlers: (event, its type, id, previous id or 0, timestamp, type of the visit it belongs to).
 
@@ -464,6 +474,7 @@ class _Replayer:
         d = ev.get("stateEnteredEventDetails") or {}
         name = d.get("name") or "?"
         opener = self.openers.get(p)
+        prev = None
         if opener is None:
             pv = ctx.get(p)
             if pv is None:
@@ -472,6 +483,7 @@ class _Replayer:
                 scope = pv.scope
                 if pv.exited_id == p:
                     pv.next_state = name
+                    prev = pv
         elif type(opener) is _Scope:
             scope = opener
         else:  # first state of a Parallel branch
@@ -482,6 +494,7 @@ class _Replayer:
                 scope = sub[name] = _Scope(opener, idx)
                 opener.children.append(scope)
         v = _Visit(name, vtype, scope, eid, ts)
+        v.prev = prev
         scope.visits.append(v)
         self.visits.append(v)
         self.open[eid] = v
@@ -640,8 +653,9 @@ class _Replayer:
             self.succeeded = ev.get("executionSucceededEventDetails")
         else:
             self.terminal = ev
+            self.end_visit = self.ctx.get(p)
             d = ev.get(_detail_key(t)) or {}
-            self._mark_path(self.ctx.get(p), d.get("error"), d.get("cause"))
+            self._mark_path(self.end_visit, d.get("error"), d.get("cause"))
         for v in list(self.open.values()):
             self.close(v, status, ts)
 
@@ -904,6 +918,65 @@ def _failure(execution: Mapping, status: str | None, r: _Replay) -> tuple[str | 
     return error, cause, failed_state
 
 
+def _root_visit(r: _Replay, status: str | None) -> _Visit | None:
+    """The state whose failure ended the execution (see `root_failure`)."""
+    if status in ("SUCCEEDED", "RUNNING", None):
+        return None
+    v = r.end_visit
+    if v is None:  # no terminal event (a truncated history): the last top-level visit that did not end well
+        v = next(
+            (x for x in reversed(r.visits) if x.scope.parent is None and x.status in _UNWELL),
+            None,
+        )
+    for _ in range(len(r.visits) + 1):  # each step moves to an earlier or a deeper visit
+        if v is None:
+            return None
+        if v.type == "Fail":
+            caught = v.prev
+            while caught is not None and caught.status != "CAUGHT":
+                caught = caught.prev
+            if caught is None:
+                return v  # reached without a caught failure (e.g. a Choice): the Fail state is the root
+            v = caught
+        elif v.type in ("Map", "Parallel") and v.failed_child is not None:
+            v = v.failed_child
+        else:
+            return v
+    return v
+
+
+_UNWELL = ("FAILED", "TIMED_OUT", "ABORTED")
+ROOT_COLUMNS = ("root_state", "root_error", "root_cause", "root_path")
+
+
+def root_failure(
+    r: _Replay, status: str | None, error: str | None, cause: str | None
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """(root_state, root_error, root_cause, root_path) of a finished, unsuccessful execution.
+
+    The root is the first state whose failure (after its retries, caught or not) led to the end: from
+    the state the terminal event followed, a Fail state leads back to the latest CAUGHT state before
+    it in its scope, and a failed Map or Parallel state into the iteration or branch that failed it,
+    to any depth. `root_path` names the enclosing states outermost first, `Map[iteration]` joined by
+    `/` (null at top level). Without a state (no history, or none failed), the execution's own error.
+    """
+    if status in ("SUCCEEDED", "RUNNING", None):
+        return None, None, None, None
+    v = _root_visit(r, status)
+    if v is None:
+        return None, error, cause, None
+    parts = []
+    scope = v.scope
+    while scope.parent is not None:
+        parts.append(
+            f"{scope.parent.name}[{scope.iteration}]" if scope.iteration is not None else scope.parent.name
+        )
+        scope = scope.parent.scope
+    if v.error is not None:
+        error, cause = v.error, v.cause
+    return v.name, error, cause, "/".join(reversed(parts)) or None
+
+
 def normalize_execution(
     execution: Mapping,
     events: Sequence[Mapping],
@@ -914,12 +987,15 @@ def normalize_execution(
     history_error: str | None = None,
     collected_at: datetime,
     definition: Mapping | str | None = None,
+    history_source: str = "api",
 ) -> NormalizedExecution:
     """One execution and its history → an EXECUTIONS row, STATE_RUNS rows and EVENTS rows.
 
     `execution` is a DescribeExecution response or a ListExecutions item; what the latter lacks
     (error, cause, stop time, input/output when the history carries them) is taken from the
     history. `definition` defaults to `state_machine["definition"]` (JSON text) when present.
+    `history_source` marks every row with where the history came from (`api`, or `logs` for
+    events rebuilt from CloudWatch Logs records).
     """
     for rec, what, keys in (
         (execution, "execution record", ("executionArn", "startDate")),
@@ -934,7 +1010,7 @@ def normalize_execution(
     start = execution["startDate"]
     if not isinstance(start, datetime) or start.tzinfo is None:
         raise ValueError(f"{arn}: startDate must be a timezone-aware datetime, got {start!r}")
-    tail = {"domain": state_machine["domain"], "date": utc_date(start)}
+    tail = {"domain": state_machine["domain"], "date": utc_date(start), "history_source": history_source}
     events = _ascending(events)
     if definition is None:
         definition = state_machine.get("definition")
@@ -974,6 +1050,7 @@ def normalize_execution(
         "error": error,
         "cause": cause,
         "failed_state": failed_state,
+        **dict(zip(ROOT_COLUMNS, root_failure(r, status, error, cause), strict=True)),
         "redrive_count": redrive_count if redrive_count is not None else r.redrives,
         "redrive_status": execution.get("redriveStatus"),
         "redrive_status_reason": execution.get("redriveStatusReason"),
@@ -996,3 +1073,51 @@ def normalize_execution(
         **tail,
     }
     return NormalizedExecution(row, runs, _event_rows(events, arn, include_payloads, tail))
+
+
+def history_from_rows(events: pa.Table) -> dict[str, list[dict]]:
+    """Stored `events` rows → execution ARN → its history events (ascending ids), shaped as
+    GetExecutionHistory returns them (details as stored: payloads stripped unless opted in)."""
+    by_arn: dict[str, list[dict]] = {}
+    keys = details_keys()
+    for e in events.sort_by([("execution_arn", "ascending"), ("event_id", "ascending")]).to_pylist():
+        ev = {
+            "id": e["event_id"],
+            "previousEventId": e["previous_event_id"],
+            "timestamp": e["timestamp"],
+            "type": e["type"],
+        }
+        key = keys.get(e["type"])
+        if key and e["details_json"]:
+            ev[key] = json.loads(e["details_json"])
+        by_arn.setdefault(e["execution_arn"], []).append(ev)
+    return by_arn
+
+
+def with_root_failures(
+    executions: pa.Table, events: pa.Table, definitions: Mapping[str, str | None]
+) -> pa.Table:
+    """`executions` rows with their root failure replayed from stored `events` rows (a lake written
+    before the collector computed it). Rows that did not end unsuccessfully keep nulls; an execution
+    without stored events gets its own error."""
+    status = executions.column("status").to_pylist()
+    todo = [i for i, s in enumerate(status) if s not in ("SUCCEEDED", "RUNNING", None)]
+    cols: dict[str, list] = {c: [None] * len(executions) for c in ROOT_COLUMNS}
+    if todo:
+        arns = executions.column("execution_arn").take(todo)
+        by_arn = history_from_rows(events.filter(pc.is_in(events.column("execution_arn"), value_set=arns)))
+        rows = executions.select(["execution_arn", "state_machine_arn", "error", "cause"]).to_pylist()
+        for i in todo:
+            row = rows[i]
+            r = _replay(
+                by_arn.get(row["execution_arn"], []), definitions.get(row["state_machine_arn"]), status[i]
+            )
+            for c, v in zip(
+                ROOT_COLUMNS, root_failure(r, status[i], row["error"], row["cause"]), strict=True
+            ):
+                cols[c][i] = v
+    for c, values in cols.items():
+        executions = executions.set_column(
+            executions.schema.get_field_index(c), c, pa.array(values, pa.string())
+        )
+    return executions

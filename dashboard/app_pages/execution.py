@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, frame
+from dashboard import data, frame, metric_sections, trace_sections
 from dashboard.components import charts, links
+from dashboard.components.failure import SIMILAR, failure_section, similar_section
 from dashboard.components.flow_overlay import execution_overlay, task_retries
 from dashboard.components.graph import to_dot
 from dashboard.components.text import duration, md_escape, running_for
 from lake.asl import AslError, parse_definition
 
-frame.open_page("Execution")
+frame.open_page("Execution", honours=(), scope="it shows one execution.")
 arn = st.query_params.get("execution")
 if not arn:
     st.info("Open an execution from the Failures page, or paste its ARN.")
@@ -22,10 +23,11 @@ if not arn:
     st.stop()
 
 ex = data.execution(arn)
-if ex is None:
+if ex is None:  # one message whether it exists in a domain of another's or not at all: a link tells nothing
     st.error(
-        "No execution with this ARN in the lake. It may be older than the collected period, "
-        "belong to a state machine that is not collected, or the link may be mistyped.",
+        "Not permitted: no execution you may see has this ARN. It may belong to a domain outside your "
+        "access, be older than the collected period or of a state machine that is not collected, or the "
+        "link may be mistyped.",
         icon=":material/search_off:",
     )
     st.code(arn, language=None)
@@ -55,13 +57,11 @@ b.metric(
 )
 c.metric("Redrives", int(ex.get("redrive_count") or 0))
 d.metric("Events", f"{int(ex.get('event_count') or 0):,}")
-if ex.get("error") or ex.get("cause"):
-    st.markdown("**Error**")
-    st.code(ex.get("error") or "(none)", language=None)
-    if ex.get("failed_state"):
-        st.markdown(f"**Failed in state** {md_escape(ex['failed_state'])}")
-    st.markdown("**Cause**")
-    st.code(ex.get("cause") or "(none)", language=None, wrap_lines=True)
+if ex.get("root_error") or ex.get("root_state") or ex.get("error") or ex.get("cause"):
+    failure_section(ex, data.objective(ex.get("domain"), ex["state_machine_arn"]))
+    if ex.get("signature"):
+        similar = data.similar_failures(ex["signature"], ex.get("domain"), SIMILAR + 1)
+        similar_section(ex, similar[similar["execution_arn"] != arn].head(SIMILAR))
 if not ex.get("history_complete", True):
     st.warning(
         f"The history of this execution is incomplete: {ex.get('history_error') or 'not fully read'}. "
@@ -112,6 +112,8 @@ st.plotly_chart(
     width="stretch",
 )
 
+trace_sections.execution_trace_section(ex, m)
+
 st.subheader("Path taken")
 try:
     graph = parse_definition(m.get("definition") or "")
@@ -119,8 +121,11 @@ except AslError as e:
     graph = None
     st.warning(f"The definition of this state machine cannot be drawn: {e}")
 if graph is not None:
-    st.graphviz_chart(to_dot(graph, execution_overlay(graph, runs, ex.get("failed_state"))), width="content")
-    st.caption("Blue: states this execution entered. Red: the state it failed in.")
+    st.graphviz_chart(
+        to_dot(graph, execution_overlay(graph, runs, ex.get("root_state") or ex.get("failed_state"))),
+        width="content",
+    )
+    st.caption("Blue: states this execution entered. Red: the state whose failure ended it.")
 
 st.subheader("Events")
 events = data.execution_events(arn)
@@ -137,3 +142,5 @@ st.dataframe(
         "details_json": st.column_config.JsonColumn("Details", width="large"),
     },
 )
+
+metric_sections.execution_functions_section(ex, graph, runs)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, frame, sidebar
+from dashboard import data, frame, live, sidebar
 from dashboard.components import charts
+from dashboard.components.text import md_escape
 from dashboard.components.triage import triage_view
+from dashboard.filters import bucket_starts, time_bucket_s
+from queries.api import TREND_HELP
 
 HEATMAPS = {
     "hour": "State machine × hour",
@@ -16,12 +19,20 @@ HEATMAPS = {
 }
 
 TRIAGE_PAGE = 200  # rows of the triage list at a time
+BUCKETS = {300: "5 min", 1800: "30 min", 3600: "hour", 86400: "day"}
+
+
+def bucket_label(groups: pd.DataFrame) -> str:
+    s = int(groups.attrs.get("bucket_s", 86400))
+    return BUCKETS.get(s, f"{s // 60} min")
+
 
 frame.open_page(
     "Failures", "What failed, where in the flow, why, and is it new? Pick a row to open the execution."
 )
 f = sidebar.current()
-start, end = data.period_window(f.period)
+start, end = data.period_window(f)
+live.auto_refresh((start, end))
 # one error-groups query serves both the triage list's 'new' marker and the groups table
 groups = data.error_groups(start, end, f.domain, f.machine)
 
@@ -29,10 +40,21 @@ st.subheader("Triage: most recent failures")
 ss = st.session_state
 page_rows = int(ss.setdefault("triage_page", TRIAGE_PAGE))
 limit = int(ss.setdefault("triage_limit", page_rows))
-triage = data.triage_list(start, end, f.domain, f.machine, limit)
-total = (
-    int(groups["count"].sum()) if len(groups) else len(triage)
-)  # every failure of the period is in a group
+# ?signature=: one error group (the Execution page links here)
+group = st.query_params.get("signature") or None
+shown = groups[groups["signature"] == group] if group else groups
+if group:
+    text = (
+        f"error group {group}: {shown['error'].iloc[0] or '(no error)'} in {shown['root_state'].iloc[0] or '?'}"
+        if len(shown)
+        else f"error group {group}, which has no failures in this period"
+    )
+    st.info(f"Showing only {md_escape(text)}.", icon=":material/filter_alt:")
+    st.button(
+        "Show every failure", key="group_clear", on_click=lambda: st.query_params.pop("signature", None)
+    )
+triage = data.triage_list(start, end, f.domain, f.machine, limit, group)
+total = int(shown["count"].sum()) if len(shown) else len(triage)  # every failure of the period is in a group
 if triage.empty:
     st.success("No failed executions in this period.", icon=":material/check_circle:")
 else:
@@ -63,15 +85,26 @@ else:
             "new": st.column_config.TextColumn(
                 "New?", width=48, help="NEW: this error group was first seen in the period."
             ),
-            "failed_state": st.column_config.TextColumn("Failed state", width=130),
-            "error": st.column_config.TextColumn("Error", width=180),
+            "where": st.column_config.TextColumn(
+                "Root state",
+                width=150,
+                help="The state whose failure (after its retries, caught or not) ended the execution; "
+                "inside a Map or Parallel, after its enclosing states: Map[iteration]/State.",
+            ),
+            "root_error": st.column_config.TextColumn("Root error", width=180),
             "cause_short": st.column_config.TextColumn("Cause", width=250),
             "state_machine_name": "State machine",
+            "failed_state": st.column_config.TextColumn(
+                "Ended in",
+                width=130,
+                help="The state the execution ended in (e.g. the Fail state a Catch led to).",
+            ),
+            "error": st.column_config.TextColumn("Execution error", width=150),
             "name": "Execution",
             "duration": "Duration",
             "redrive_status": "Redrive",
             "domain": "Domain",
-            "cause": st.column_config.TextColumn("Full cause", width="large"),
+            "root_cause": st.column_config.TextColumn("Full cause", width="large"),
         },
     )
     rows = picked.selection.rows if picked is not None else []
@@ -91,7 +124,7 @@ else:
             icon=":material/fiber_new:",
         )
     g = groups.assign(
-        badge=groups["is_new"].map({True: "NEW", False: ""}), daily=[list(d) for d in groups["daily"]]
+        badge=groups["is_new"].map({True: "NEW", False: ""}), counts=[list(d) for d in groups["counts"]]
     )
     st.dataframe(
         g[
@@ -99,10 +132,10 @@ else:
                 "badge",
                 "count",
                 "error",
-                "failed_state",
+                "root_state",
                 "cause_pattern",
                 "trend",
-                "daily",
+                "counts",
                 "machines",
                 "first_seen",
                 "last_seen",
@@ -115,13 +148,17 @@ else:
             "badge": st.column_config.TextColumn("New?", width=48),
             "error": st.column_config.TextColumn("Error", width=180),
             "count": st.column_config.NumberColumn("Count", format="localized", width=60),
-            "failed_state": st.column_config.TextColumn("Failed state", width=130),
+            "root_state": st.column_config.TextColumn("Root state", width=130),
             "cause_pattern": st.column_config.TextColumn("Cause", width=250),
             "machines": "Machines",
-            "trend": st.column_config.TextColumn("Trend", width=70),
-            "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm"),
+            "trend": st.column_config.TextColumn("Trend", width=70, help=TREND_HELP),
+            "first_seen": st.column_config.DatetimeColumn(
+                "First seen",
+                format="YYYY-MM-DD HH:mm",
+                help="Earliest failure of this group in the whole lake.",
+            ),
             "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm"),
-            "daily": st.column_config.BarChartColumn("Per day", width=100),
+            "counts": st.column_config.BarChartColumn(f"Per {bucket_label(groups)}", width=100),
         },
     )
 
@@ -135,7 +172,9 @@ if which == "state":
     days = pd.date_range(start.date(), (end - pd.Timedelta(microseconds=1)).date(), freq="D").date
     by_state = by_state.assign(day=pd.to_datetime(by_state["day"]).dt.date) if len(by_state) else by_state
     st.plotly_chart(
-        charts.heatmap(by_state, "day", "failed_state", "failures", "Failures by state × day", x_order=days),
+        charts.heatmap(
+            by_state, "day", "root_state", "failures", "Failures by root state × day", x_order=days
+        ),
         width="stretch",
     )
 elif which == "error":
@@ -144,22 +183,23 @@ elif which == "error":
         by_error = by_error[by_error["state_machine_arn"] == f.machine]
     st.plotly_chart(
         charts.heatmap(
-            by_error, "state_machine_name", "error", "failures", "Failures by error × state machine"
+            by_error, "state_machine_name", "root_error", "failures", "Failures by root error × state machine"
         ),
         width="stretch",
     )
 else:
-    by_hour = data.failures_by_machine_hour(start, end, f.domain)
+    # Up to 48 h in time order (yesterday 10:00 left of today 03:00), longer periods by hour of day.
+    bucket_s = time_bucket_s(start, end)
+    by_hour = data.failures_by_machine_hour(start, end, f.domain, bucket_s)
     if f.machine:
         by_hour = by_hour[by_hour["state_machine_arn"] == f.machine]
+    if bucket_s is None:
+        x, x_order, title = "hour", list(range(24)), "Failures by state machine × hour of day (UTC)"
+    else:
+        by_hour = by_hour.assign(time=[f"{t:%m-%d %H:%M}" for t in by_hour["bucket"]])
+        x_order = [f"{t:%m-%d %H:%M}" for t in bucket_starts(start, end, bucket_s)]
+        size = "hour" if bucket_s == 3600 else f"{bucket_s // 60} min"
+        x, title = "time", f"Failures by state machine × {size} (UTC, in time order)"
     st.plotly_chart(
-        charts.heatmap(
-            by_hour,
-            "hour",
-            "state_machine_name",
-            "failures",
-            "Failures by state machine × hour of day (UTC)",
-            x_order=range(24),
-        ),
-        width="stretch",
+        charts.heatmap(by_hour, x, "state_machine_name", "failures", title, x_order=x_order), width="stretch"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, frame, sidebar
+from dashboard import data, frame, metric_sections, sidebar, trace_sections
 from dashboard.components import charts
 from dashboard.components.flow_overlay import METRICS, flow_overlay
 from dashboard.components.graph import to_dot
@@ -15,7 +15,7 @@ frame.open_page(
     "Flows", "Where executions go and where they fail, drawn from the state machine's definition."
 )
 f = sidebar.current()
-start, end = data.period_window(f.period)
+start, end = data.period_window(f)
 machines = data.state_machines(f.domain)
 if machines.empty:
     st.info("No state machines in this scope.")
@@ -29,8 +29,18 @@ else:  # start with the machine that failed most in the period: what someone ope
     cells = data.failures_by_machine_hour(start, end, f.domain)
     worst = cells.groupby("state_machine_arn")["failures"].sum().sort_values(ascending=False, kind="stable")
     first = next((a for a in worst.index if a in arns), arns[0])
+# The page's picker is the sidebar's state machine filter, so the machine drawn is in the link (`?machine=`).
+ss = st.session_state
+ss["flow_machine"] = first
 arn = st.selectbox(
-    "State machine", arns, index=arns.index(first), format_func=lambda a: names[a], key="flow_machine"
+    "State machine",
+    arns,
+    format_func=lambda a: names[a],
+    key="flow_machine",
+    on_change=lambda: ss.update(machine=ss["flow_machine"]),
+    help=None
+    if f.machine
+    else "Shown: the state machine that failed most in the period. Pick one to put it in the link.",
 )
 metric = st.segmented_control(
     "Colour by",
@@ -113,3 +123,6 @@ if ran_several(versions):
             "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="YYYY-MM-DD HH:mm"),
         },
     )
+
+metric_sections.task_functions_section(arn, graph, states, start, end)
+trace_sections.downstream_section(arn, start, end)

@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import data, frame
+from dashboard import data, frame, log_sections, metric_sections
 from dashboard.components.text import duration, md_escape
 
 STALE_S = 2 * 3600
 
 status = frame.open_page(
-    "Collection health", "When each state machine was last collected and what is pending."
+    "Collection health",
+    "When each state machine was last collected and what is pending.",
+    honours=(),
+    scope="collection health covers the whole lake.",
 )
 # a simulated lake lives at its own simulated time: lag is measured against the end of the simulation
 now = status.now if status.demo else datetime.now(UTC)
@@ -30,6 +33,7 @@ st.caption(
     f"{status.partitions:,} executions partitions (domain × day)."
 )
 
+log_sections.coverage_section()
 health = data.collection_health(now)
 if health.empty:
     st.info(
@@ -55,6 +59,30 @@ if errored.any():
     st.warning(f"{int(errored.sum())} state machine(s) had an error on their last collection.")
 if not (stale.any() or incomplete.any() or errored.any()):
     st.success("Every state machine is collected and up to date.", icon=":material/check_circle:")
+
+st.subheader("By source")
+sources = data.source_health(now)
+st.dataframe(
+    sources.assign(lag=[duration(v * 1000) for v in sources["lag_s"]])[
+        ["source", "keys", "last_collected_at", "oldest_collected_at", "lag", "failing_keys", "an_error"]
+    ],
+    hide_index=True,
+    width="stretch",
+    placeholder="–",
+    column_config={
+        "source": "Source",
+        "keys": st.column_config.NumberColumn(
+            "Positions kept", help="State machines, namespaces, log groups, ..."
+        ),
+        "last_collected_at": st.column_config.DatetimeColumn("Last run (UTC)", format="YYYY-MM-DD HH:mm"),
+        "oldest_collected_at": st.column_config.DatetimeColumn(
+            "Least recent position (UTC)", format="YYYY-MM-DD HH:mm"
+        ),
+        "lag": st.column_config.TextColumn("Lag", help="Now minus the least recently collected position."),
+        "failing_keys": "Failing",
+        "an_error": st.column_config.TextColumn("An error", width="large"),
+    },
+)
 view = health.assign(
     # The lag since the last collection: below a minute it is up to date, not "0 ms" of something.
     lag=["never" if s != s else "under 1 min" if s < 60 else duration(s * 1000) for s in health["lag_s"]],
@@ -96,3 +124,5 @@ st.dataframe(
         "account_id": "Account",
     },
 )
+
+metric_sections.completeness_section(now)

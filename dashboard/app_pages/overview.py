@@ -1,13 +1,15 @@
-"""Overview for the CIO: one scorecard per domain and the worst offenders."""
+"""Overview for the CIO: one scorecard per domain (or for the state machine picked) and the worst offenders."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, frame, sidebar
+from dashboard import data, frame, metric_sections, sidebar
 from dashboard.components.text import budget_left, budget_used, compact_duration, duration, md_escape, percent
-from dashboard.filters import period_words, previous_window, window_words
+from dashboard.filters import period_phrase, previous_window, window_words
 
 frame.open_page(
     "Overview",
@@ -16,13 +18,24 @@ frame.open_page(
     needs_slas=True,
 )
 f = sidebar.current()
-start, end = data.period_window(f.period)
+start, end = data.period_window(f)
 pstart, pend = previous_window(start, end)
-# The verdicts: each domain over its own objective's window ending now (as `stepscope sla` gives them).
-verdicts = data.sla_report(None, end, "domain", f.domain)
-now = data.sla_report(start, end, "domain", f.domain).set_index("key")
-before = data.sla_report(pstart, pend, "domain", f.domain).set_index("key")
-PERIOD = f"the last {period_words(f.period)}"
+picked = data.machine(f.machine)
+# A state machine picked in the sidebar gets its own card, against its own objective; else one per domain.
+by = "state_machine" if picked else "domain"
+scope = (picked["domain"] if isinstance(picked["domain"], str) else None) if picked else f.domain
+
+
+def report(s: datetime | None, e: datetime) -> pd.DataFrame:
+    r = data.sla_report(s, e, by, scope)
+    return r[r["key"] == f.machine] if picked else r
+
+
+# The verdicts: each key over its own objective's window ending now (as `stepscope sla` gives them).
+verdicts = report(None, end)
+now = report(start, end).set_index("key")
+before = report(pstart, pend).set_index("key")
+PERIOD = period_phrase(f.period, start, end)
 
 if verdicts.empty:
     st.info("No domains in this lake yet.")
@@ -35,8 +48,10 @@ for chunk in rows:
         r = now.loc[v["key"]] if v["key"] in now.index else v  # the period's figures
         prev = before.loc[v["key"]] if v["key"] in before.index else None
         with col, st.container(border=True):
-            st.subheader(md_escape(v["domain"]))
+            st.subheader(md_escape(v["state_machine_name"] if picked else v["domain"]))
             frame.status_badge(v["status"])
+            if picked:
+                st.caption(f"State machine of domain {md_escape(v['domain'] or 'none')}.")
             st.caption(f"Verdict and budget: {window_words(v)}. Below: {PERIOD}.")
             why = f"Objective {percent(v['success_objective'])} success (now {percent(v['success_rate'])})"
             if int(v.get("p95_breaches") or 0):
@@ -96,6 +111,8 @@ for chunk in rows:
                 f"Failed, {PERIOD}", f"{int(r['failed']):,}", help="Failed, timed-out or aborted executions."
             )
 
+if picked:
+    st.stop()  # the worst offenders of one machine: the card above
 st.subheader("Worst offenders")
 st.caption("Each state machine over its own objective's window, against its own objective.")
 machines = data.sla_report(None, end, "state_machine", f.domain)
@@ -139,3 +156,5 @@ else:
             "p95": "p95 duration",
         },
     )
+
+metric_sections.headroom_section(start, end, f.domain)

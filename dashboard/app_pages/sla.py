@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, frame, sidebar
+from dashboard import data, frame, metric_sections, sidebar
 from dashboard.components import charts, palette
 from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import md_escape
@@ -15,7 +17,7 @@ frame.open_page(
     "SLA", "Per domain and state machine: objectives, error budget and burn rate.", needs_slas=True
 )
 f = sidebar.current()
-start, end = data.period_window(f.period)
+start, end = data.period_window(f)
 m = data.machine(f.machine)
 scope = (
     f"state machine {md_escape(m['name'])}"
@@ -121,7 +123,7 @@ st.dataframe(
     },
 )
 
-grain = "day" if f.period in ("24h", "7d", "30d") else "week"
+grain = "day" if end - start <= timedelta(days=31) else "week"
 series = data.sla_attainment_series(start, end, grain, f.domain, f.machine)
 objective = float(series["success_objective"].iloc[0]) if len(series) else None
 left, right = st.columns(2)
@@ -225,3 +227,5 @@ if versioned:
         st.caption(
             f"… and {len(versioned) - 10} more state machines with several versions in the table above."
         )
+
+metric_sections.headroom_section(start, end, f.domain)

@@ -1,11 +1,19 @@
 """State machine graph → Graphviz DOT: Parallel/Map as clusters, Catch edges dashed red, heat colours.
 
-Node ids in the DOT text are synthetic (`n0`, `n1`, ...): names from AWS only ever appear inside
-quoted, escaped labels, so no state name can break out of its label or inject DOT attributes.
+Node ids in the DOT text are synthetic (`n<shape digest>_0`, `_1`, ...): names from AWS only ever appear
+inside quoted, escaped labels, so no state name can break out of its label or inject DOT attributes.
+
+The ids also name the drawn SVG groups (their `<title>`): the browser's renderer redraws a new graph in
+place and reuses the SVG elements of every node whose id it already drew, keeping the element's tag (a
+`<path>` stays a `<path>`) while copying the new shape's attributes. Ids shared by two graphs of
+different shapes (`n9` a Task box in one, the End circle in the next) would leave that node undrawn, so
+the digest of each node's id and shape is part of every id: the same graph keeps its ids from one
+drawing to the next, another graph never reuses them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -55,6 +63,14 @@ def heat_colour(x: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def shape_digest(graph: Graph) -> str:
+    """8 hex digits naming what the drawn nodes look like: every state's id and type, and every end node."""
+    shapes = [f"{st.id}\x1f{st.type}" for st in graph] + sorted(
+        {e.dst for e in graph.edges if graph.is_virtual(e.dst)}
+    )
+    return hashlib.sha256("\x1e".join(shapes).encode()).hexdigest()[:8]
+
+
 def to_dot(graph: Graph, overlay: Overlay | None = None, *, rankdir: str = "TB") -> str:
     """The graph as DOT text, ready for `st.graphviz_chart`."""
     return _Dot(graph, overlay or Overlay()).render(rankdir if rankdir in ("TB", "LR") else "TB")
@@ -70,9 +86,10 @@ class _Dot:
         self.kids: dict[tuple[str | None, int | None], list[State]] = {}
         for st in graph:
             self.kids.setdefault((st.parent, st.branch), []).append(st)
+        self.prefix = f"n{shape_digest(graph)}_"
 
     def nid(self, node: str) -> str:
-        return self.ids.setdefault(node, f"n{len(self.ids)}")
+        return self.ids.setdefault(node, f"{self.prefix}{len(self.ids)}")
 
     def render(self, rankdir: str) -> str:
         self.out += [

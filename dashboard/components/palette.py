@@ -35,6 +35,13 @@ RUN_COLOURS = {
     RUNNING: "#1f6feb",
 }
 NEUTRAL = "#57606a"
+# X-Ray segments and calls: colour and words of what happened (fault 5xx, throttle 429, error 4xx, ok).
+TRACE_KINDS = {
+    "fault": ("#d1242f", "fault (5xx)"),
+    "throttle": ("#fb8500", "throttled (429)"),
+    "error": ("#bf8700", "error (4xx)"),
+    "ok": ("#4c78a8", "ok"),
+}
 
 
 def status_words(status: str | None) -> str:

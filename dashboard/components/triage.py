@@ -1,4 +1,5 @@
-"""The on-call triage list: failures with their error group's 'new' marker, shaped for a narrow screen; pure."""
+"""The on-call triage list: failures with their root failure first, the terminal error beside it and their
+error group's 'new' marker, shaped for a narrow screen; pure."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import urllib.parse
 import pandas as pd
 
 from dashboard.components.text import duration, shorten
-from queries.signature import signature
 
 CAUSE_CHARS = 70
 NEW = "NEW"
@@ -17,15 +17,17 @@ COLUMNS = [
     "start_time",
     "status",
     "new",
-    "failed_state",
-    "error",
+    "where",
+    "root_error",
     "cause_short",
     "state_machine_name",
+    "failed_state",
+    "error",
     "name",
     "duration",
     "redrive_status",
     "domain",
-    "cause",
+    "root_cause",
 ]
 
 
@@ -34,24 +36,23 @@ def execution_link(arn: str) -> str:
     return f"execution?{urllib.parse.urlencode({'execution': arn})}"
 
 
+def root_where(state: object, path: object) -> str | None:
+    """Where the root failure happened: the state, after its enclosing Map/Parallel states and iterations."""
+    if not isinstance(state, str):
+        return None
+    return f"{path}/{state}" if isinstance(path, str) and path else state
+
+
 def triage_view(triage: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
-    """Triage rows in display order with a link, 'NEW' where the row's error group first appeared in the
-    period (matched by the same signature the error groups use), a short cause and a human duration."""
+    """Triage rows in display order with a link, 'NEW' where the row's error group (the signature of its
+    root failure, as the error groups count it) first appeared in the period, where the root failure
+    happened, a short cause and a human duration."""
     new = set(groups.loc[groups["is_new"].fillna(False).astype(bool), "signature"]) if len(groups) else set()
-    sigs = [
-        signature(e, s, c)
-        for e, s, c in zip(
-            _texts(triage["error"]), _texts(triage["failed_state"]), _texts(triage["cause"]), strict=True
-        )
-    ]
     view = triage.assign(
         link=[execution_link(a) for a in triage["execution_arn"]],
-        new=[NEW if s in new else "" for s in sigs],
-        cause_short=[shorten(c, CAUSE_CHARS) for c in triage["cause"]],
+        new=[NEW if s in new else "" for s in triage["signature"]],
+        where=[root_where(s, p) for s, p in zip(triage["root_state"], triage["root_path"], strict=True)],
+        cause_short=[shorten(c, CAUSE_CHARS) for c in triage["root_cause"]],
         duration=[duration(v) for v in triage["duration_ms"]],
     )
     return view[COLUMNS]
-
-
-def _texts(values: pd.Series) -> list[str | None]:
-    return [None if v is None or v != v else str(v) for v in values]

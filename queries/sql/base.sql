@@ -32,6 +32,24 @@ FROM parquet_file_metadata(g)
 GROUP BY 1
 HAVING sum(num_rows) > 0;
 
+-- CloudWatch datapoints; series of no single domain (account level, shared functions) have a NULL domain.
+CREATE OR REPLACE MACRO metrics(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+-- X-Ray: traces, one row per segment and subsegment, and the executions without a trace (and why).
+CREATE OR REPLACE MACRO traces(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+CREATE OR REPLACE MACRO trace_segments(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
+CREATE OR REPLACE MACRO trace_lookups(g) AS TABLE
+SELECT *
+FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
+
 CREATE OR REPLACE MACRO state_machines(g) AS TABLE
 SELECT * FROM read_parquet(g);
 

@@ -1,7 +1,7 @@
--- Failed executions per failed state and day (UTC) in a period.
+-- Failed executions per root-failure state and day (UTC) in a period.
 -- Params: $failure_files (see failed_executions), $start, $end, $domain, $state_machine_arn
 --   (NULL = all).
-SELECT date AS day, coalesce(failed_state, '(unknown)') AS failed_state, count(*) AS failures
+SELECT date AS day, coalesce(root_state, '(unknown)') AS root_state, count(*) AS failures
 FROM failed_executions($failure_files::VARCHAR[], $start, $end, $domain, $state_machine_arn)
 GROUP BY ALL
-ORDER BY day, failed_state
+ORDER BY day, root_state

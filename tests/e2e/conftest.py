@@ -1,5 +1,6 @@
-"""Fixtures for the dashboard tests: a small simulated lake (plus one hostile execution), an SLA file, and
-Streamlit's caches cleared before every test."""
+"""Fixtures for the dashboard tests: a small simulated lake (plus one hostile execution), an SLA file,
+Streamlit's caches cleared before every test, and for the browser tests the served dashboard and a
+headless Chromium page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from browser_kit import CHROMIUM, CHROMIUM_FLAGS, WIDTH
 from dash_lakes import write_hostile_execution
 
 from collectors.simulate import GROUND_TRUTH_FILE, build_demo
@@ -67,3 +69,25 @@ def on_demo(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path) -
     """The dashboard reads the test lake with the test SLA file."""
     monkeypatch.setenv("STEPSCOPE_LAKE", str(demo_lake))
     monkeypatch.setenv("STEPSCOPE_SLAS", str(slas_file))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: run `make browser` (Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    ctx = browser.new_context(viewport={"width": WIDTH, "height": 1800})
+    pg = ctx.new_page()
+    pg.dialogs = []  # every alert/confirm a page raises (there must be none)
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    ctx.close()

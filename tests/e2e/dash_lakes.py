@@ -1,8 +1,10 @@
-"""Hand-written lake content for the dashboard tests: a hostile execution (markup in its name and cause)."""
+"""Hand-written lake content for the dashboard tests: a hostile execution (markup in its name and cause),
+failures written as the collector writes them, and a collection ledger."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from lake.layout import utc_date
@@ -147,3 +149,66 @@ def write_hostile_execution(lake_uri: str, start: datetime) -> str:
         **part,
     )
     return ex
+
+
+def write_failures(
+    lake_uri: str, machine: str, domain: str, starts: Sequence[datetime], error: str, committed_at: datetime
+) -> list[str]:
+    """Failed executions of a demo state machine written as a collector run writes them: the executions
+    partition (its derived tables with it), then the machine's cursor, the commit marker the dashboard
+    watches. Returns their ARNs."""
+    lake = Lake(lake_uri)
+    arns = []
+    for i, start in enumerate(starts):
+        arn = execution_arn(f"injected-{i}-{start:%H%M%S}", machine)
+        stop = start + timedelta(seconds=2)
+        lake.write(
+            "executions",
+            [
+                {
+                    "execution_arn": arn,
+                    "state_machine_arn": machine_arn(machine),
+                    "state_machine_name": machine,
+                    "account_id": ACCOUNT,
+                    "region": REGION,
+                    "name": f"injected-{i}",
+                    "status": "FAILED",
+                    "start_time": start,
+                    "stop_time": stop,
+                    "duration_ms": 2000,
+                    "error": error,
+                    "cause": "injected by the test",
+                    "failed_state": "Injected",
+                    "root_state": "Injected",
+                    "root_error": error,
+                    "root_cause": "injected by the test",
+                    "redrive_count": 0,
+                    "event_count": 3,
+                    "history_complete": True,
+                    "collected_at": committed_at,
+                }
+            ],
+            domain=domain,
+            date=utc_date(start),
+        )
+        arns.append(arn)
+    cursor = next(r for r in lake.read("cursors").to_pylist() if r["key"] == machine_arn(machine))
+    lake.write("cursors", [{**cursor, "last_collected_at": committed_at}])
+    return arns
+
+
+def write_runs(lake_uri: str, runs: Sequence[tuple[datetime, datetime, int]]) -> None:
+    """Rows of the collection ledger: (started_at, finished_at, errors recorded) each, from AWS."""
+    Lake(lake_uri).write(
+        "collection_runs",
+        [
+            {
+                "run_id": f"run-{start:%Y%m%dT%H%M%S}",
+                "started_at": start,
+                "finished_at": finished,
+                "source": "aws",
+                "summary_json": json.dumps({"errors": [f"error {i}" for i in range(errors)]}),
+            }
+            for start, finished, errors in runs
+        ],
+    )

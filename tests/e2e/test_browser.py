@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -13,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from browser_kit import WIDTH, served
 from dash_lakes import XSS_CAUSE, XSS_ERROR, XSS_NAME, execution_arn
-from services import free_port, serve
 
 import queries
 
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PAGES = {
     "overview": ("/", "Overview"),
     "sla": ("/sla", "SLA"),
@@ -41,51 +31,25 @@ PAGES = {
     "health": ("/health", "Collection health"),
 }
 # What each page must have drawn before its screenshot: (tables, Plotly charts, graphs).
+# Overview and SLA: + headroom (3 charts) and throttles per machine; Flows: + the Task states' Lambda
+# functions; Health: + the completeness ledger's gaps and per-machine tables.
 DRAWN = {
-    "overview": (1, 0, 0),
-    "sla": (3, 5, 0),  # with the "By version" table and chart of the triage machine (its v2 deployment)
+    "overview": (1, 4, 0),
+    "sla": (3, 9, 0),  # with the "By version" table and chart of the triage machine (its v2 deployment)
     "failures": (2, 1, 0),
-    "flows": (1, 1, 1),
+    "flows": (3, 1, 1),
     "execution": (0, 0, 0),
     "audit": (0, 0, 0),
-    "health": (1, 0, 0),
+    "health": (5, 0, 0),
 }
-WIDTH = 1400
 FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
 
 @pytest.fixture(scope="module")
 def app_url(demo_lake: Path, slas_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`stepscope serve` (Streamlit) in a subprocess on a free localhost port, serving the test lake."""
-    port = free_port()
-    env = {**os.environ, "STEPSCOPE_SLAS": str(slas_file)}
-    base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "stepscope", "serve", "--lake", str(demo_lake), "--port", str(port)]
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with serve(cmd, env=env, log=log, ready_url=f"{base}/_stcore/health", cwd=ROOT):
+    """The dashboard served on the test lake (the `browser` and `page` fixtures are in conftest)."""
+    with served(demo_lake, slas_file, tmp_path_factory.mktemp("streamlit") / "server.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: run `make browser` (Debian's chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    ctx = browser.new_context(viewport={"width": WIDTH, "height": 1800})
-    pg = ctx.new_page()
-    pg.dialogs = []  # every alert/confirm a page raises (there must be none)
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    yield pg
-    ctx.close()
 
 
 def settle(pg: object, title: str) -> None:
@@ -165,7 +129,9 @@ def test_triage_row_click_opens_its_execution(app_url: str, page: object, demo_l
     grid = page.locator('[data-testid="stDataFrame"]').first
     # on a 1400 px window, what on-call needs is in view without scrolling sideways
     shown = visible_headers(page, grid)
-    assert shown[:7] == ["Open", "Started (UTC)", "Status", "New?", "Failed state", "Error", "Cause"], shown
+    assert shown[:7] == ["Open", "Started (UTC)", "Status", "New?", "Root state", "Root error", "Cause"], (
+        shown
+    )
     assert "Full cause" not in shown, "the grid draws every column: the check above proves nothing"
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
@@ -209,11 +175,10 @@ def test_audit_download_in_the_browser_is_the_export_command_output(
         button.click()
     got = tmp_path / "browser.csv"
     info.value.save_as(got)
-    assert info.value.suggested_filename.startswith("stepscope-audit-payments-")
-    # the page's period is in its own caption; the command gets the same bounds from the file name
+    # the file is named from the period, as the command names it; the command gets the same bounds from it
     stem = info.value.suggested_filename.removesuffix(".csv")
-    start, end = (datetime.strptime(t, "%Y%m%dT%H%M").replace(tzinfo=UTC) for t in stem.split("-")[-2:])
-    out = tmp_path / "cli.csv"
+    start, end = (datetime.strptime(t, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) for t in stem.split("_"))
+    out = tmp_path / "cli"
     subprocess.run(
         [
             sys.executable,
@@ -237,7 +202,8 @@ def test_audit_download_in_the_browser_is_the_export_command_output(
         cwd=ROOT,
         capture_output=True,
     )
-    assert got.read_bytes() == out.read_bytes() and got.read_bytes().count(b"\n") > 1
+    cli_csv = out / "payments" / info.value.suggested_filename
+    assert got.read_bytes() == cli_csv.read_bytes() and got.read_bytes().count(b"\n") > 1
     assert_clean(page)
 
 

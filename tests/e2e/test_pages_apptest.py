@@ -6,18 +6,17 @@ import json
 import re
 import subprocess
 import sys
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptest_pages import open_page
+from apptest_pages import arn_of, charts, figure, frame_with, open_page
 from dash_lakes import XSS_CAUSE, XSS_NAME, execution_arn
-from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard.components.text import md_escape, percent
+from dashboard.filters import Filters
 
 pytestmark = pytest.mark.e2e
 
@@ -33,30 +32,6 @@ PAGES = {
     "health": "Collection health",
 }
 OUTAGE = "model-endpoint-outage"
-
-
-def charts(at: AppTest, kind: str) -> list:
-    return [e.proto for e in at.get(kind)]
-
-
-def figure(at: AppTest, title: str) -> dict:
-    for proto in charts(at, "plotly_chart"):
-        spec = json.loads(proto.spec)
-        if spec["layout"].get("title", {}).get("text") == title:
-            return spec
-    raise AssertionError(f"no chart titled {title!r}")
-
-
-def frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with a {column!r} column")
-
-
-def arn_of(link: str) -> str:
-    """The execution ARN in a triage link (`execution?execution=<ARN>`)."""
-    return urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["execution"][0]
 
 
 def outage(truth: dict) -> dict:
@@ -215,7 +190,7 @@ def test_outage_shows_in_heatmaps_error_groups_and_triage(on_demo: None, truth: 
     assert len(charts(at, "plotly_chart")) == 1, "only the chosen heatmap is drawn (and queried)"
     at.segmented_control(key="heatmap").set_value("state").run()
     assert not at.exception, [e.value for e in at.exception]
-    by_state = figure(at, "Failures by state × day")["data"][0]
+    by_state = figure(at, "Failures by root state × day")["data"][0]
     per_day = [sum(col) for col in zip(*by_state["z"], strict=True)]
     outage_day = by_state["x"].index("2026-11-16")
     assert per_day[outage_day] >= sum(m["executions_not_succeeded"] for m in inc["machines"])
@@ -231,15 +206,15 @@ def test_outage_shows_in_heatmaps_error_groups_and_triage(on_demo: None, truth: 
     groups = frame_with(at, "cause_pattern")
     g = groups[groups["error"] == inc["error"]].iloc[0]
     assert g["badge"] == "NEW"
-    assert g["count"] == (triage["error"] == inc["error"]).sum() >= 1
+    assert g["count"] == (triage["root_error"] == inc["error"]).sum() >= 1
     # the triage rows of a new group carry its NEW marker; rows of groups seen before the period do not
-    outage_rows = triage[triage["error"] == inc["error"]]
+    outage_rows = triage[triage["root_error"] == inc["error"]]
     assert len(outage_rows) >= 1 and (outage_rows["new"] == "NEW").all()
     old_errors = set(groups.loc[groups["badge"] == "", "error"])
-    assert old_errors and (triage.loc[triage["error"].isin(old_errors), "new"] == "").all()
-    # what on-call reads first comes first: the state, the error, a short cause, before the machine's name
+    assert old_errors and (triage.loc[triage["root_error"].isin(old_errors), "new"] == "").all()
+    # what on-call reads first comes first: the root state, its error, a short cause, before the machine
     cols = list(triage.columns)
-    assert cols[:7] == ["link", "start_time", "status", "new", "failed_state", "error", "cause_short"]
+    assert cols[:7] == ["link", "start_time", "status", "new", "where", "root_error", "cause_short"]
     assert triage["cause_short"].str.len().max() <= 70
 
 
@@ -264,7 +239,7 @@ def test_execution_deep_link_from_the_root_url(on_demo: None) -> None:
     assert XSS_CAUSE in codes
     assert any(c.startswith("aws stepfunctions redrive-execution --execution-arn ") for c in codes)
     labels = {b.proto.label for b in at.get("link_button")}
-    assert labels == {"Open in the AWS console", "CloudWatch Logs", "X-Ray trace"}
+    assert labels == {"Open in the AWS console", "CloudWatch Logs", "X-Ray trace", "Error group"}
     dot = charts(at, "graphviz_chart")[0].spec
     assert 'label="Do <u>it</u>\\nTask"' in dot and 'color="#d1242f", penwidth=3' in dot
 
@@ -272,7 +247,7 @@ def test_execution_deep_link_from_the_root_url(on_demo: None) -> None:
 def test_execution_of_the_outage_has_timeline_and_events(on_demo: None, truth: dict) -> None:
     inc = outage(truth)
     triage = frame_with(open_page("failures", period="7d"), "failed_state")
-    arn = arn_of(triage[triage["error"] == inc["error"]]["link"].iloc[0])
+    arn = arn_of(triage[triage["root_error"] == inc["error"]]["link"].iloc[0])
     at = open_page("overview", execution=arn)
     assert [t.value for t in at.title] == ["Execution"]
     assert inc["error"] in [c.value for c in at.code]
@@ -284,7 +259,7 @@ def test_execution_of_the_outage_has_timeline_and_events(on_demo: None, truth: d
 
 def test_unknown_execution_arn_is_a_clear_message(on_demo: None) -> None:
     at = open_page("overview", execution="arn:aws:states:us-east-1:123456789012:execution:nope:missing")
-    assert any("No execution with this ARN" in e.value for e in at.error)
+    assert any("Not permitted: no execution you may see has this ARN" in e.value for e in at.error)
 
 
 # -- flows, audit, health --------------------------------------------------------------------------
@@ -311,7 +286,7 @@ def test_audit_download_is_the_export_command_output(
     assert {b.proto.label for b in at.get("download_button")} == {"Download CSV", "Download manifest"}
     # the bytes the page serves, from the same function, against the command's file
     start, end = datetime(2026, 11, 13, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
-    out = tmp_path / "cli.csv"
+    out = tmp_path / "cli"
     subprocess.run(
         [
             sys.executable,
@@ -335,10 +310,23 @@ def test_audit_download_is_the_export_command_output(
         cwd=ROOT,
         capture_output=True,
     )
-    csv_path, manifest = data.audit_export("payments", start, end, "page.csv")
+    (cli_csv,) = (out / "payments").glob("*.csv")
+    csv_path, manifest = data.audit_export("payments", start, end)
     csv = csv_path.read_bytes()
-    assert csv == out.read_bytes()
-    page_m, cli_m = json.loads(manifest), json.loads(out.with_name("cli.csv.manifest.json").read_text())
+    assert (
+        csv == cli_csv.read_bytes()
+        and csv_path.name == cli_csv.name == "20261113T000000Z_20261120T000000Z.csv"
+    )
+    page_m, cli_m = (
+        json.loads(manifest),
+        json.loads(cli_csv.with_name(cli_csv.name + ".manifest.json").read_text()),
+    )
+    # the page's preview has the CSV's columns (its download names: test_browser.py)
+    assert list(preview.columns) == csv.split(b"\n", 1)[0].decode().split(",")
+    assert (
+        preview["start"].str.endswith("Z").all()
+        and preview["status"].isin(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "RUNNING"]).all()
+    )
     assert page_m["sha256"] == cli_m["sha256"] and page_m["rows"] == cli_m["rows"] == csv.count(b"\n") - 1
     assert len(preview) == min(200, page_m["rows"])
 
@@ -400,7 +388,7 @@ def test_sla_alerts_say_in_words_which_fire(on_demo: None) -> None:
     else:
         assert any("No burn-rate alert is firing" in s.value for s in at.success)
     # the table's numbers against the query's own, row for row
-    raw = data.burn_rate_alerts(data.period_window("30d")[1], "ai-inference")
+    raw = data.burn_rate_alerts(data.period_window(Filters(period="30d"))[1], "ai-inference")
     assert int(raw["firing"].sum()) == len(expected)
 
 
@@ -417,8 +405,27 @@ def test_overview_tiles_fit_and_overspent_budget_is_in_words(on_demo: None) -> N
     assert worst["budget_left"].str.fullmatch(r"\d+%|overspent \([\d.,]+× budget\)|–").all()
 
 
-def test_flows_graph_counts_caught_errors(on_demo: None) -> None:
-    at = open_page("flows", machine="supply-chain-forecast-rerun", domain="supply-chain", period="7d")
+def test_flows_graph_counts_caught_errors(on_demo: None, demo_lake: Path) -> None:
+    """The Task state with the most caught failures in the last 7 days shows that count on the graph."""
+    import duckdb
+
+    start, end = data.period_window(Filters(period="7d"))
+    name, domain, state, caught = duckdb.execute(
+        """SELECT m.name, m.domain, r.state_name, count(*) AS n
+           FROM read_parquet($runs, hive_partitioning = true) r
+           JOIN read_parquet($machines) m USING (state_machine_arn)
+           WHERE r.status = 'CAUGHT' AND r.state_type = 'Task' AND r.parent_state IS NULL
+             AND r.entered_time >= $start AND r.entered_time < $end
+           GROUP BY ALL ORDER BY n DESC, m.name LIMIT 1""",
+        {
+            "runs": f"{demo_lake}/state_runs/*/*/*.parquet",
+            "machines": f"{demo_lake}/state_machines/part-0.parquet",
+            "start": start,
+            "end": end,
+        },
+    ).fetchone()
+    at = open_page("flows", machine=name, domain=domain, period="7d")
     assert at.segmented_control(key="flow_metric").value == "problem_rate"
     dot = charts(at, "graphviz_chart")[0].spec
-    assert re.search(r"RerunInference\\nTask\\n[\d,]+ visits · [\d.]+% failed · \d+ caught", dot), dot[:3000]
+    pattern = rf"{re.escape(state)}\\nTask\\n[\d,]+ visits · [\d.]+% failed · {caught} caught"
+    assert re.search(pattern, dot), dot[:3000]

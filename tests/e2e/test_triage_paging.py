@@ -9,6 +9,7 @@ from apptest_pages import APP
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
+from dashboard.filters import Filters
 
 
 def test_showing_n_of_total_then_more(monkeypatch: pytest.MonkeyPatch, demo_lake: Path, slas_file: Path):
@@ -20,7 +21,7 @@ def test_showing_n_of_total_then_more(monkeypatch: pytest.MonkeyPatch, demo_lake
     at.session_state["triage_page"] = 10
     at.switch_page("app_pages/failures.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    start, end = data.period_window("30d")
+    start, end = data.period_window(Filters(period="30d"))
     total = len(data.triage_list(start, end, None, None, 100_000))  # every failure of the period
     assert total > 20
     assert f"Showing the newest 10 of {total:,} failures in the period." in [c.value for c in at.caption]

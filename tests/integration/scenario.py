@@ -54,6 +54,17 @@ FLOWS: dict[str, dict[str, Any]] = {
             }
         },
     },
+    "pay-catch-fail": {  # a Catch routes to a Fail state: the root failure is the caught task's
+        "StartAt": "Lookup",
+        "States": {
+            "Lookup": {
+                **MISSING_TABLE_TASK,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "LookupFailed"}],
+                "End": True,
+            },
+            "LookupFailed": {"Type": "Fail", "Error": "Payment.LookupFailed", "Cause": "no account"},
+        },
+    },
     "inf-catch": {
         "StartAt": "Ground",
         "States": {
@@ -110,6 +121,7 @@ DOMAIN = {
     "pay-ok": "payments",
     "pay-fail": "payments",
     "pay-retry": "payments",
+    "pay-catch-fail": "payments",
     "inf-catch": "inference",
     "inf-timeout": "inference",
     "inf-abort": "inference",
@@ -121,6 +133,7 @@ EXPECTED_STATUS = {
     "pay-ok": "SUCCEEDED",
     "pay-fail": "FAILED",
     "pay-retry": "FAILED",
+    "pay-catch-fail": "FAILED",
     "inf-catch": "SUCCEEDED",
     "inf-timeout": "TIMED_OUT",
     "inf-abort": "ABORTED",

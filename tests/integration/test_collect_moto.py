@@ -62,6 +62,7 @@ def test_collect_matches_the_api(env, tmp_path: Path):
                 want_error,
                 d["cause"] if "cause" in d else term.get("cause"),
             )
+            assert (row["root_state"], row["root_error"]) == root_from_history(hist, d["status"], want_error)
             assert row["history_complete"] is True and row["history_error"] is None
             assert row["event_count"] == len(hist)
             assert row["input"] is None and row["output"] is None  # payloads are opt-in
@@ -88,6 +89,9 @@ def test_collect_matches_the_api(env, tmp_path: Path):
         return [r for r in runs if r["execution_arn"] in acct.executions[flow] and r["state_name"] == state]
 
     assert execs[acct.executions["pay-fail"][0]]["error"] == "Payment.Rejected"
+    caught = execs[acct.executions["pay-catch-fail"][0]]
+    assert (caught["failed_state"], caught["error"]) == ("LookupFailed", "Payment.LookupFailed")
+    assert (caught["root_state"], caught["root_error"]) == ("Lookup", "DynamoDB.ResourceNotFoundException")
     assert [r["attempts"] for r in visit("pay-retry", "Lookup")] == [2, 2]  # 1 retry each
     assert {r["status"] for r in visit("pay-retry", "Lookup")} == {"FAILED"}
     assert {r["status"] for r in visit("inf-catch", "Ground")} == {"CAUGHT"}
@@ -95,6 +99,20 @@ def test_collect_matches_the_api(env, tmp_path: Path):
     assert {r["parent_state"] for r in visit("inf-map", "Score")} == {"Each"}
     assert sorted(r["iteration"] for r in visit("inf-map", "Score")) == [0, 1, 2]
     assert {r["parent_state"] for r in visit("inf-parallel", "Rules")} == {"Both"}
+
+
+def root_from_history(hist: list[dict], status: str, error: str | None) -> tuple[str | None, str | None]:
+    """The root failure of a linear flow read off its history: the last failed task attempt's state and
+    error when the execution failed after it, else the last state entered with the execution's error."""
+    if status == "SUCCEEDED":
+        return None, None
+    state, failed = None, None
+    for h in hist:
+        if h["type"].endswith("StateEntered"):
+            state = h["stateEnteredEventDetails"]["name"]
+        elif h["type"] in ("TaskFailed", "TaskTimedOut"):
+            failed = (state, h[h["type"][0].lower() + h["type"][1:] + "EventDetails"]["error"])
+    return failed or (state, error)
 
 
 def test_second_run_changes_nothing_and_reads_no_history(env, tmp_path: Path):

@@ -125,7 +125,7 @@ def test_the_audit_cli_exports_an_s3_lake(lakes, tmp_path):
                 "--to",
                 "2026-03-17",
                 "--out",
-                str(folder / "audit.csv"),
+                str(folder),
             ],
             cwd=ROOT,
             capture_output=True,
@@ -133,7 +133,7 @@ def test_the_audit_cli_exports_an_s3_lake(lakes, tmp_path):
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        return (folder / "audit.csv").read_bytes()
+        return (folder / "payments" / "2026-03-09_2026-03-17.csv").read_bytes()
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

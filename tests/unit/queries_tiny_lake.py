@@ -39,6 +39,10 @@ def _ex(machine: str, name: str, start: datetime, status: str, duration_ms: int 
         "cause": None,
         "failed_state": None,
         "redrive_status": None,
+        # the root failure: the terminal one unless said otherwise
+        "root_state": kw.get("failed_state"),
+        "root_error": kw.get("error"),
+        "root_cause": kw.get("cause"),
         **kw,
     }
 
@@ -89,9 +93,12 @@ def executions() -> list[dict]:
             t(31, 12, month=12, year=2024),
             "FAILED",
             50,
-            error="Care.Error",
-            failed_state="Route",
-            cause="ticket 77 stuck",
+            error="Care.Escalated",
+            failed_state="Escalated",  # a Catch on Route led to this Fail state: Route is the root
+            cause="escalated to a person",
+            root_state="Route",
+            root_error="Care.Error",
+            root_cause="ticket 77 stuck",
         )
     )
     for i, d in enumerate((100, 200, 300), start=1):
@@ -103,9 +110,12 @@ def executions() -> list[dict]:
             t(2, 12, 30),
             "FAILED",
             400,
-            error="Care.Error",
-            failed_state="Route",
-            cause="ticket 88 stuck",
+            error="Care.Escalated",
+            failed_state="Escalated",  # a Catch on Route led to this Fail state: Route is the root
+            cause="escalated to a person",
+            root_state="Route",
+            root_error="Care.Error",
+            root_cause="ticket 88 stuck",
         )
     )
     rows.append(_ex(CARE_A, "c5", t(3, 9), "SUCCEEDED", 100))

@@ -15,7 +15,7 @@ from queries_tiny_lake import build
 from stepscope import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["collect", "demo", "sla", "export-audit", "rebuild-derived", "serve"]
+COMMANDS = ["collect", "demo", "sla", "export-audit", "rebuild-derived", "serve", "athena-ddl"]
 
 
 def test_help_lists_every_command_and_the_exit_codes(capsys):

@@ -280,7 +280,10 @@ def add_listing(s_sfn: Stubber, items: list[dict]) -> None:
 
 
 def collector(t: Target, lake: Path, slept: list[float] | None = None) -> Run:
-    opts = CollectOptions(lake=str(lake), concurrency=1, progress_every=0, since=T0 - timedelta(days=1))
+    # Histories only: these stubs answer Step Functions (the metrics source has tests of its own).
+    opts = CollectOptions(
+        lake=str(lake), sources=["histories"], concurrency=1, progress_every=0, since=T0 - timedelta(days=1)
+    )
     return Run(
         opts,
         [t],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -16,8 +16,8 @@ from dashboard.components.graph import Overlay, escape, heat_colour, resolve_sta
 from dashboard.components.sla_tables import alerts_view, report_view
 from dashboard.components.text import budget_left, compact_duration, duration, md_escape, shorten
 from dashboard.components.triage import triage_view
+from dashboard.freshness import freshness
 from lake.asl import parse_definition
-from queries.signature import signature
 
 NESTED = {
     "StartAt": "Fan",
@@ -64,11 +64,33 @@ def test_hostile_state_names_cannot_break_out_of_their_label() -> None:
     assert not any(line.lstrip().startswith("injected") for line in dot.splitlines())
     assert "n\\\\\\n2" in dot  # backslash then newline, both escaped
     # every node id is synthetic
-    assert set(re.findall(r"^\s+(\S+) \[", dot, re.M)) <= {f"n{i}" for i in range(10)} | {
-        "graph",
-        "node",
-        "edge",
-    }
+    ids = set(re.findall(r"^\s+(\S+) \[", dot, re.M)) - {"graph", "node", "edge"}
+    assert ids and all(re.fullmatch(r"n[0-9a-f]{8}_\d", i) for i in ids), ids
+
+
+def test_two_graphs_of_different_shapes_share_no_node_id_and_one_graph_keeps_its_ids() -> None:
+    """The browser redraws a new graph over the old one, reusing the SVG of every node id it has drawn:
+    a shared id whose shape changed (a box becoming the End circle) would be left undrawn."""
+    a = parse_definition({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "r", "End": True}}})
+    b = parse_definition(
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "D"}],
+                    "Default": "D",
+                },
+                "D": {"Type": "Succeed"},
+            },
+        }
+    )
+
+    def node_ids(dot: str) -> set[str]:
+        return set(re.findall(r"^\s+(n[0-9a-f]{8}_\d+) \[", dot, re.M))
+
+    assert node_ids(to_dot(a)) and not node_ids(to_dot(a)) & node_ids(to_dot(b))
+    assert to_dot(a) == to_dot(a) and node_ids(to_dot(a, Overlay(heat={"A": 1.0}))) == node_ids(to_dot(a))
 
 
 def test_parallel_and_map_are_clusters_and_catch_edges_are_dashed_red() -> None:
@@ -198,12 +220,79 @@ def test_links_to_console_logs_trace_and_redrive() -> None:
 
 def test_filters_from_and_to_url_params() -> None:
     f = filters.from_params({"domain": "pay", "period": "bogus", "machine": ""})
-    assert f == filters.Filters("pay", None, filters.DEFAULT_PERIOD)
-    assert filters.to_params(f) == {"domain": "pay", "period": "7d"}
+    assert f == filters.Filters("pay", None, "bogus")  # kept as given: the page says what is wrong
+    assert filters.to_params(f) == {"domain": "pay", "period": "bogus"}
     start, end = filters.window("24h", datetime(2026, 1, 2, 10, 15, tzinfo=UTC))
     assert (start, end) == (datetime(2026, 1, 1, 11, tzinfo=UTC), datetime(2026, 1, 2, 11, tzinfo=UTC))
     assert filters.window("7d", datetime(2026, 1, 2, tzinfo=UTC))[1] == datetime(2026, 1, 2, tzinfo=UTC)
     assert filters.previous_window(start, end) == (datetime(2025, 12, 31, 11, tzinfo=UTC), start)
+    # under a day, the window ends at the next whole minute, not hour: the last 15 minutes are the last 15
+    at = datetime(2026, 1, 2, 10, 15, 20, tzinfo=UTC)
+    assert filters.window("15m", at) == (
+        datetime(2026, 1, 2, 10, 1, tzinfo=UTC),
+        datetime(2026, 1, 2, 10, 16, tzinfo=UTC),
+    )
+    assert filters.window("1h", datetime(2026, 1, 2, 10, 15, tzinfo=UTC))[0] == datetime(
+        2026, 1, 2, 9, 15, tzinfo=UTC
+    )
+    # a custom range (naive times are UTC) round-trips through the URL parameters
+    c = filters.from_params({"period": "custom", "from": "2026-11-19T14:00", "to": "2026-11-19T16:30Z"})
+    assert c.custom == (datetime(2026, 11, 19, 14, tzinfo=UTC), datetime(2026, 11, 19, 16, 30, tzinfo=UTC))
+    assert filters.window("custom", None, c.custom) == c.custom
+    assert filters.from_params(filters.to_params(c)) == c
+    assert filters.from_params({"period": "custom", "from": "yesterday"}).custom is None
+    assert [filters.period_phrase(p, *c.custom) for p in ("1h", "7d", "custom")] == [
+        "the last hour",
+        "the last 7 days",
+        "19 Nov 14:00 → 19 Nov 16:30 UTC",
+    ]
+
+
+def test_filters_that_name_nothing_are_reported_in_words() -> None:
+    machines = {"arn:a": "pay-a", "arn:c": "care-a"}
+    where = {"arn:a": "pay", "arn:c": "care"}
+
+    def check(**kw: object) -> list[tuple[str, str]]:
+        return filters.problems(filters.Filters(**kw), {"pay", "care"}, machines, where)
+
+    assert check(domain="pay", machine="arn:a", period="1h") == []
+    assert check(domain="bogus") == [
+        ("domain", 'No domain called "bogus" in this lake (its domains: care, pay).')
+    ]
+    assert check(machine="ghost") == [("machine", 'No state machine called "ghost" in this lake.')]
+    assert check(domain="pay", machine="care-a") == [
+        ("machine", 'State machine "care-a" is not in domain "pay" (its domain: care).')
+    ]
+    assert [k for k, _ in check(period="2h")] == ["period"] and "15m, 1h, 6h" in check(period="2h")[0][1]
+    assert check(period="custom") == [
+        ("period", "The custom range needs a start and an end (UTC): pick both in the sidebar.")
+    ]
+    t0 = datetime(2026, 1, 2, 10, tzinfo=UTC)
+    assert (
+        "ends (2026-01-02 09:00 UTC) before it starts"
+        in check(period="custom", since=t0, until=t0 - timedelta(hours=1))[0][1]
+    )
+
+
+def test_short_periods_run_in_time_order_in_buckets_duckdb_also_uses() -> None:
+    t0 = datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+    sizes = [
+        filters.time_bucket_s(t0 - d, t0)
+        for d in (
+            timedelta(minutes=15),
+            timedelta(hours=1),
+            timedelta(hours=6),
+            timedelta(hours=24),
+            timedelta(hours=48),
+            timedelta(hours=49),
+        )
+    ]
+    assert sizes == [60, 300, 900, 3600, 3600, None]
+    starts = filters.bucket_starts(datetime(2026, 11, 19, 22, 7, tzinfo=UTC), t0, 900)
+    assert starts[0] == datetime(2026, 11, 19, 22, 0, tzinfo=UTC) and starts[-1] == datetime(
+        2026, 11, 19, 22, 45, tzinfo=UTC
+    )
+    assert len(starts) == 4
 
 
 def test_markdown_escape_and_durations() -> None:
@@ -244,32 +333,30 @@ def test_triage_view_marks_rows_of_new_groups_and_puts_what_matters_first() -> N
             "status": ["FAILED", "TIMED_OUT"],
             "start_time": [t0, t0],
             "duration_ms": [2_300.0, None],
-            "failed_state": ["Call", "Wait"],
-            "error": ["Boom", None],
-            "cause": [cause_new, None],
+            "root_state": ["Call", "Wait"],
+            "root_path": ["Fan[3]", None],
+            "root_error": ["Boom", None],
+            "root_cause": [cause_new, None],
+            "failed_state": ["CallFailed", "Wait"],
+            "error": ["CallFailed", None],
+            "cause": ["gave up", None],
+            "signature": ["aaa", "bbb"],
             "redrive_status": ["REDRIVABLE", None],
         }
     )
-    # the group's signature is computed from the cause pattern: another request id is the same group
-    groups = pd.DataFrame(
-        {
-            "signature": [
-                signature("Boom", "Call", cause_new.replace("8f1c2", "77aa0")),
-                signature(None, "Wait", None),
-            ],
-            "is_new": [True, False],
-        }
-    )
+    groups = pd.DataFrame({"signature": ["aaa", "bbb"], "is_new": [True, False]})
     view = triage_view(triage, groups)
     assert list(view.columns[:7]) == [
         "link",
         "start_time",
         "status",
         "new",
-        "failed_state",
-        "error",
+        "where",
+        "root_error",
         "cause_short",
     ]
+    assert list(view["where"]) == ["Fan[3]/Call", "Wait"]
+    assert list(view["failed_state"]) == ["CallFailed", "Wait"]  # the terminal state, beside the root
     assert list(view["new"]) == ["NEW", ""]
     assert view["cause_short"].iloc[0].endswith("…") and len(view["cause_short"].iloc[0]) == 70
     assert list(view["duration"]) == ["2.3 s", "–"]
@@ -390,3 +477,29 @@ def test_sla_tables_show_human_durations_and_alerts_in_words() -> None:
     assert list(view["scope"]) == ["m", "m", "(whole domain)"]
     assert view["windows"].iloc[0] == "1h + 5m" and view["burn"].iloc[0] == "30.0× / 31.0×"
     assert view["failures"].iloc[0] == "3 of 10" and view["threshold_x"].iloc[0] == "14.4×"
+
+
+def test_freshness_from_the_run_ledger() -> None:
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    minutes = [timedelta(minutes=m) for m in range(200)]
+
+    def runs(*rows: tuple[datetime, datetime, int]) -> pd.DataFrame:
+        return pd.DataFrame(list(rows), columns=["started_at", "finished_at", "errors"])
+
+    # every 5 minutes, each run taking 1 minute, the last one finished 5 minutes ago; one gap of 20 min
+    starts = [now - minutes[6], now - minutes[11], now - minutes[16], now - minutes[36], now - minutes[41]]
+    ledger = runs(*[(s, s + minutes[1], 0) for s in starts])
+    fr = freshness(ledger, now)
+    assert (fr.as_of, fr.usual, fr.age, fr.failed_since) == (now - minutes[5], minutes[5], minutes[5], 0)
+    assert not fr.late  # the 20-minute gap does not move the usual interval (a median)
+    assert not freshness(ledger, now + minutes[5]).late  # 10 min old: exactly twice the usual interval
+    assert freshness(ledger, now + minutes[6]).late  # 11 min old
+    # a later run that recorded errors: the data is still as of the last successful run
+    fr = freshness(runs((now - minutes[1], now, 2), *ledger.itertuples(index=False)), now)
+    assert fr.as_of == now - minutes[5] and fr.failed_since == 1 and fr.runs == 6
+    # no ledger: freshness unknown, not late; a ledger of failed runs only: late
+    assert freshness(runs(), now).as_of is None and not freshness(runs(), now).late
+    assert freshness(runs((now - minutes[2], now - minutes[1], 3)), now).late
+    # one successful run: no usual interval yet, so never called late
+    one = freshness(runs((now - minutes[100], now - minutes[99], 0)), now)
+    assert one.usual is None and not one.late

@@ -1,18 +1,59 @@
-"""Audit export: byte-identical reruns, formula injection neutralised, manifest hash chain, exit codes."""
+"""Audit CSV: byte-identical reruns, formula injection neutralised, the columnar renderer against Python's
+csv module row by row, exit codes."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
-import os
+from datetime import UTC, datetime
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from queries_tiny_lake import build
 
-from queries.export import cell, neutralise, verify_folder, write_atomic
+from queries.export import COLUMNS, FORMULA_PREFIXES, csv_pieces
 from stepscope import cli
+
+
+# -- the reference: what each cell must be, written row by row with the csv module ----------------
+def cell(value) -> str:
+    """Empty for null, true/false, ISO 8601 UTC milliseconds (floored) with Z, text neutralised."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        ts = pd.Timestamp(value).tz_convert(UTC) if value.tzinfo else pd.Timestamp(value).tz_localize(UTC)
+        return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return str(value)
+
+
+def to_csv(rows: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow([h for h, _ in COLUMNS])
+    cols = [rows[c] if c in rows else pd.Series([None] * len(rows)) for _, c in COLUMNS]
+    for values in zip(*cols, strict=True):
+        w.writerow([cell(v) for v in values])
+    return buf.getvalue().encode("utf-8")
+
+
+def rendered(batches) -> bytes:
+    return b"".join(bytes(data) for data, _ in csv_pieces(batches))
+
+
+def only_csv(folder: Path) -> Path:
+    (path,) = folder.rglob("*.csv")
+    return path
+
 
 ARGS = ["export-audit", "--domain", "pay", "--from", "2025-01-01", "--to", "2025-01-02"]
 
@@ -46,8 +87,8 @@ def export(lake, out, *extra):
     return cli.main([*ARGS[:1], "--lake", lake, *ARGS[1:], "--out", str(out), *extra])
 
 
-def test_neutralise_cells():
-    assert [neutralise(s) for s in ("=1", "+1", "-1", "@a", "\tx", "\rx", "ok", "")] == [
+def test_the_reference_cells():
+    assert [cell(v) for v in ("=1", "+1", "-1", "@a", "\tx", "\rx", "ok", "")] == [
         "'=1",
         "'+1",
         "'-1",
@@ -61,12 +102,11 @@ def test_neutralise_cells():
 
 
 def test_export_is_deterministic_and_safe(lake, tmp_path):
-    a, b = tmp_path / "a" / "audit.csv", tmp_path / "b" / "audit.csv"
-    a.parent.mkdir()
-    b.parent.mkdir()
+    a, b = tmp_path / "a", tmp_path / "b"
     assert export(lake, a) == 0 and export(lake, b) == 0
-    assert a.read_bytes() == b.read_bytes()
-    rows = list(csv.DictReader(a.open(newline="")))
+    csv_a = a / "pay" / "2025-01-01_2025-01-02.csv"
+    assert csv_a.read_bytes() == only_csv(b).read_bytes()
+    rows = list(csv.DictReader(csv_a.open(newline="")))
     assert len(rows) == 15 and rows[0]["name"] == "a1" and rows[0]["start"] == "2025-01-01T10:00:00.000Z"
     evil = rows[-1]
     assert (evil["name"], evil["error"], evil["cause"], evil["failed_state"]) == (
@@ -76,84 +116,54 @@ def test_export_is_deterministic_and_safe(lake, tmp_path):
         "'-2+3",
     )
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
-    m = json.loads((a.parent / "audit.csv.manifest.json").read_text())
-    assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(a.read_bytes()).hexdigest()
-    assert m["arguments"]["domain"] == "pay" and m["previous_sha256"] is None
-
-
-def test_manifest_chain_verifies_and_detects_tampering(lake, tmp_path):
-    first, second = tmp_path / "jan1.csv", tmp_path / "jan2.csv"
-    assert export(lake, first) == 0
-    assert (
-        cli.main(
-            [
-                "export-audit",
-                "--lake",
-                lake,
-                "--domain",
-                "pay",
-                "--from",
-                "2025-01-02",
-                "--to",
-                "2025-01-02",
-                "--out",
-                str(second),
-            ]
-        )
-        == 0
-    )
-    m2 = json.loads((tmp_path / "jan2.csv.manifest.json").read_text())
-    assert m2["previous_file"] == "jan1.csv"
-    assert m2["previous_sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
-    assert verify_folder(tmp_path) == []
-    first.write_bytes(first.read_bytes().replace(b"SUCCEEDED", b"FAILED", 1))
-    assert any("jan1.csv: SHA-256 differs" in p for p in verify_folder(tmp_path))
+    m = json.loads(csv_a.with_name(csv_a.name + ".manifest.json").read_text())
+    assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(csv_a.read_bytes()).hexdigest()
+    assert m["arguments"]["domain"] == "pay" and m["previous"] is None and m["sequence"] == 1
 
 
 def test_exit_codes(lake, tmp_path, capsys):
-    assert cli.main(["export-audit", "--lake", str(tmp_path / "none"), *ARGS[1:], "--out", "x.csv"]) == 3
+    assert cli.main(["export-audit", "--lake", str(tmp_path / "none"), *ARGS[1:], "--out", "x"]) == 3
     assert "no lake" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("defaults: {window: 9d}")
-    assert export(lake, tmp_path / "o.csv", "--config", str(bad)) == 4
+    assert export(lake, tmp_path / "o", "--config", str(bad)) == 4
     assert "defaults.window" in capsys.readouterr().err
-    assert export(lake, tmp_path / "missing-dir" / "o.csv") == 5
-    assert not (tmp_path / "missing-dir").exists()
-    assert (
-        cli.main(
-            [
-                "export-audit",
-                "--lake",
-                lake,
-                "--domain",
-                "pay",
-                "--from",
-                "2025-01-02",
-                "--to",
-                "2025-01-01",
-                "--out",
-                str(tmp_path / "o.csv"),
-            ]
-        )
-        == 2
-    )
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert export(lake, blocker) == 5  # the destination cannot be written
+    assert "cannot write to" in capsys.readouterr().err and blocker.read_text() == "not a folder"
+    assert export(lake, tmp_path / "o.csv") == 2
+    assert "--out is a folder" in capsys.readouterr().err
+    argv = ["export-audit", "--lake", lake, "--domain", "pay", "--out", str(tmp_path / "o")]
+    assert cli.main([*argv, "--from", "2025-01-02", "--to", "2025-01-01"]) == 2
+    assert "the period is empty" in capsys.readouterr().err
+    assert cli.main(argv) == 2 and "give --period" in capsys.readouterr().err
+    assert cli.main([*argv, "--period", "yesterday", "--from", "2025-01-01", "--to", "2025-01-02"]) == 2
+    assert cli.main([*argv, "--period", "yesterday", "--tz", "Mars/Olympus"]) == 2
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        cli.main(
-            [
-                "export-audit",
-                "--lake",
-                lake,
-                "--domain",
-                "pay",
-                "--from",
-                "soon",
-                "--to",
-                "2025-01-01",
-                "--out",
-                "o.csv",
-            ]
-        )
+        cli.main([*argv, "--from", "soon", "--to", "2025-01-01"])
     assert e.value.code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_domain_is_exit_2_not_an_empty_file(lake, tmp_path, capsys):
+    argv = [
+        "export-audit",
+        "--lake",
+        lake,
+        "--domain",
+        "nosuch",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-01-02",
+    ]
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    assert (
+        capsys.readouterr().err == "stepscope: no domain called 'nosuch' in the lake (domains: care, pay)\n"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
@@ -162,7 +172,7 @@ def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, ca
     point_boto3_at(f"http://127.0.0.1:{free_port()}", monkeypatch)  # nothing listens there
     for argv in (
         ["sla", "--lake", "s3://stepscope-lake/prod"],
-        ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o.csv")],
+        ["export-audit", "--lake", "s3://stepscope-lake/prod", *ARGS[1:], "--out", str(tmp_path / "o")],
     ):
         assert cli.main(argv) == 3
         err = capsys.readouterr().err
@@ -170,20 +180,7 @@ def test_an_unreachable_s3_lake_is_one_line_and_exit_3(tmp_path, monkeypatch, ca
             err.startswith("stepscope: cannot read the lake at s3://stepscope-lake/prod: ")
             and err.count("\n") == 1
         )
-    assert not (tmp_path / "o.csv").exists()
-
-
-def test_write_atomic_leaves_no_temporary_on_failure(tmp_path, monkeypatch):
-    target = tmp_path / "out.csv"
-    target.write_bytes(b"old")
-
-    def boom(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        write_atomic(target, b"new")
-    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["out.csv"]
+    assert not (tmp_path / "o").exists()
 
 
 def test_sla_command_table_and_json(lake, capsys):
@@ -196,42 +193,27 @@ def test_sla_command_table_and_json(lake, capsys):
 
 
 def test_streamed_export_is_the_same_in_any_batch_size(lake, tmp_path):
-    # the command streams Arrow batches; one row per batch, one batch, and the DataFrame path agree
+    # the command streams Arrow batches; one row per batch, one batch, and the csv module row by row agree
     from datetime import timedelta
 
     from queries_tiny_lake import t
 
     import queries
     from queries import sla_config
-    from queries.export import export_audit
 
     q = queries.connect(lake)
     cfg = sla_config.default()
     start, end = t(1, 0), t(3, 0)
-    outs = []
-    for i, rows in enumerate(
-        [
-            q.audit_batches("pay", start, end, cfg, batch_rows=1),
-            q.audit_batches("pay", start, end, cfg, batch_rows=10_000),
-            q.audit_rows("pay", start, end, cfg),
-        ]
-    ):
-        out = tmp_path / str(i) / "audit.csv"
-        out.parent.mkdir()
-        m = export_audit(rows, out, {"domain": "pay"})
-        assert m["rows"] == 15 and m["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-        outs.append(out.read_bytes())
+    one = rendered(q.audit_batches("pay", start, end, cfg, batch_rows=1))
+    whole = rendered(q.audit_batches("pay", start, end, cfg, batch_rows=10_000))
+    assert one == whole == to_csv(q.audit_rows("pay", start, end, cfg))
     sizes = [b.num_rows for b in q.audit_batches("pay", start, end, cfg, batch_rows=4)]
     assert sum(sizes) == 15 and max(sizes) == 4 and len(sizes) >= 4
-    assert outs[0] == outs[1] == outs[2]
-    assert outs[0].count(b"\n") == 16 and b"'=HYPERLINK" in outs[0]
-    cli_out = tmp_path / "cli.csv"
-    assert export(lake, cli_out) == 0 and cli_out.read_bytes() == outs[0]
-    # an empty period: the header alone, zero rows
-    m = export_audit(
-        q.audit_batches("pay", start, start + timedelta(minutes=1), cfg), tmp_path / "empty.csv", {}
-    )
-    assert m["rows"] == 0 and (tmp_path / "empty.csv").read_bytes().count(b"\n") == 1
+    assert one.count(b"\n") == 16 and b"'=HYPERLINK" in one
+    assert export(lake, tmp_path / "cli") == 0 and only_csv(tmp_path / "cli").read_bytes() == one
+    # an empty period: the header alone
+    empty = rendered(q.audit_batches("pay", start, start + timedelta(minutes=1), cfg))
+    assert empty.count(b"\n") == 1 and empty.startswith(b"account,region,domain,")
     q.close()
 
 
@@ -312,25 +294,38 @@ def test_audit_pages_follow_each_other_to_the_end(lake):
 
 
 def test_batch_csv_quotes_like_the_csv_module():
-    import pandas as pd
     import pyarrow as pa
 
-    from queries.export import COLUMNS, batch_csv, csv_header, to_csv
+    from queries.export import batch_csv, csv_header
 
     tricky = ["a,b", 'say "hi"', "line\nbreak", "cr\rhere", "=1,2", '"', "", None, "tab\tin", "ünï,cødé"]
-    rows = {
-        c: tricky
-        for _, c in COLUMNS
-        if c
-        not in (
-            "start_time",
-            "stop_time",
-            "duration_ms",
-            "redrive_count",
-            "event_count",
-            "history_complete",
-            "sla_met",
-        )
-    }
-    batch = pa.RecordBatch.from_pydict(rows)
-    assert csv_header() + batch_csv(batch) == to_csv(pd.DataFrame(rows))
+    plain = ["arn:aws:states:x", "ok", "", None, "ünï", "b", "c", "d", "e", "f"]
+    numeric = (
+        "start_time",
+        "stop_time",
+        "duration_ms",
+        "redrive_count",
+        "event_count",
+        "history_complete",
+        "sla_met",
+    )
+    text = [c for _, c in COLUMNS if c not in numeric]
+    for values in (tricky, plain, [*tricky[:5], *plain[5:]]):
+        rows = {c: values for c in text}
+        batch = pa.RecordBatch.from_pydict(rows)
+        assert csv_header() + bytes(batch_csv(batch)) == to_csv(pd.DataFrame(rows)), values
+
+
+def test_the_preview_frame_is_the_csv(lake):
+    """The page's preview: the CSV's header as columns, the CSV's cells as values."""
+    from queries_tiny_lake import t
+
+    import queries
+    from queries.export import csv_frame
+
+    q = queries.connect(lake)
+    rows = q.audit_rows("pay", t(1, 0), t(3, 0), limit=50)
+    frame = csv_frame(rows)
+    lines = list(csv.reader(io.StringIO(to_csv(rows).decode())))
+    assert list(frame.columns) == lines[0] and frame.values.tolist() == lines[1:]
+    q.close()

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lake.layout import FORMAT_VERSION, PART_FILE, partition_dir
+from lake.signature import signature
 from lake.store import Lake, dedupe_last
 from lake.tables import TABLES, to_table
 
@@ -186,10 +187,13 @@ def test_every_executions_write_rewrites_its_failures_without_payloads(tmp_path)
     )
     assert lake.read("executions").column("input").to_pylist()[0] == '{"card": "4111"}'
     failed = lake.read("failures", "payments", "2026-03-01")
-    assert failed.schema == lake.read("executions").schema
+    assert failed.schema.names == [*lake.read("executions").schema.names, "signature"]
     assert [(r["execution_arn"], r["status"], r["input"]) for r in failed.to_pylist()] == [
         ("a", "FAILED", None),
         ("d", "ABORTED", None),
+    ]
+    assert failed.column("signature").to_pylist() == [
+        signature(r["root_error"], r["root_state"], r["root_cause"]) for r in failed.to_pylist()
     ]
     lake.write_partitioned(
         "executions", [_ran("b", "TIMED_OUT", 5000), _ran("a", "SUCCEEDED", 1000)]

@@ -117,6 +117,21 @@ def test_burn_rate_alerts(q):
     assert math.isnan(a.loc["3d", "short_burn"]) and not a.loc["3d", "firing"]  # no pay-a run in the last 6 h
 
 
+def test_failure_heatmap_in_time_order(q):
+    # a9 (10:08) and a10 (10:09) share the 10:05 five-minute bucket; there is no hour of day then
+    mh = q.failures_by_machine_hour(t(1, 10), t(1, 10, 30), bucket_s=300)
+    assert [(r.state_machine_name, r.bucket, r.failures) for r in mh.itertuples()] == [
+        ("pay-a", t(1, 10, 5), 2)
+    ]
+    assert mh["hour"].isna().all()
+    # 2 January by hour: b3 at 03:16 and c4 at 12:30, each in its own hour of that day
+    day = q.failures_by_machine_hour(t(2, 0), t(3, 0), bucket_s=3600)
+    assert {(r.state_machine_name, r.bucket, r.failures) for r in day.itertuples()} == {
+        ("pay-b", t(2, 3), 1),
+        ("care-a", t(2, 12), 1),
+    }
+
+
 def test_failure_heatmaps(q):
     mh = q.failures_by_machine_hour(START, END)
     assert {(r.state_machine_name, r.hour, r.failures) for r in mh.itertuples()} == {
@@ -125,29 +140,64 @@ def test_failure_heatmaps(q):
         ("pay-b", 3, 1),
     }
     sd = q.failures_by_state_day(START, END, domain="pay")
-    assert [(str(r.day.date()), r.failed_state, r.failures) for r in sd.itertuples()] == [
+    assert [(str(r.day.date()), r.root_state, r.failures) for r in sd.itertuples()] == [
         ("2025-01-01", "Charge", 1),
         ("2025-01-01", "Wait", 1),
         ("2025-01-02", "Charge", 1),
     ]
     em = q.failures_by_error_machine(START, END, domain="pay")
-    assert {(r.error, r.state_machine_name, r.failures) for r in em.itertuples()} == {
+    assert {(r.root_error, r.state_machine_name, r.failures) for r in em.itertuples()} == {
         ("States.TaskFailed", "pay-a", 1),
         ("States.TaskFailed", "pay-b", 1),
         ("States.Timeout", "pay-a", 1),
     }
 
 
-def test_error_groups(q):
-    g = q.error_groups(START, END).set_index("error")
+def test_error_groups_by_root_failure_new_first_seen_over_the_whole_lake(q):
+    groups = q.error_groups(START, END)
+    assert list(groups["is_new"]) == [True, True, False]  # new ones first, then by count
+    assert groups.attrs["bucket_s"] == 3600  # a 48 h period: hourly buckets
+    g = groups.set_index("error")
     task = g.loc["States.TaskFailed"]
     assert task.cause_pattern == "Order <n> failed at <ts>" and task["count"] == 2 and task.machines == 2
-    assert list(task.daily) == [1, 1] and task.is_new and task.sample_execution_arn == EX + "pay-b:b3"
-    care = g.loc["Care.Error"]  # also failed on 31 Dec, before the period
-    assert not care.is_new and care.first_seen == t(31, 12, month=12, year=2024) and care["count"] == 1
-    assert care.trend == "rising"
-    assert g.loc["States.Timeout", "trend"] == "falling"
+    assert task.is_new and task.sample_execution_arn == EX + "pay-b:b3"
+    assert (
+        len(task.counts) == 48 and task.counts[10] == 1 and task.counts[24 + 3] == 1 and sum(task.counts) == 2
+    )
+    care = g.loc["Care.Error"]  # the root error (the execution's is Care.Escalated); failed on 31 Dec too
+    assert care.root_state == "Route" and care["count"] == 1
+    assert not care.is_new and care.first_seen == t(31, 12, month=12, year=2024)  # before the period
+    assert (g["trend"] == "steady").all()  # one or two failures: nothing beyond noise
     assert g["signature"].is_unique and len(g) == 3
+    # the triage list carries the same signature as the group of each failure
+    tl = q.triage_list(START, END, limit=10).set_index("execution_arn")
+    for grp in groups.itertuples():
+        assert tl.loc[grp.sample_execution_arn, "signature"] == grp.signature
+
+
+def test_first_seen_looks_at_the_whole_lake_not_a_look_back(q):
+    """c0 failed 2 days before the period with the same root signature as c4: over a 1-hour period ending
+    with c4 the group is still old, and over a period before c0 nothing is new that is not."""
+    g = q.error_groups(t(2, 12), t(2, 13))
+    assert list(g["error"]) == ["Care.Error"] and not g["is_new"].iloc[0]
+    assert g.attrs["bucket_s"] == 300 and len(g["counts"].iloc[0]) == 12
+
+
+@pytest.mark.parametrize(
+    ("counts", "want"),
+    [
+        ([0, 0, 1, 3], "steady"),  # 0 → 4: within two standard deviations (2·√4 = 4)
+        ([0, 0, 2, 3], "rising"),  # 0 → 5 > 2·√5
+        ([10, 12, 9, 14], "steady"),
+        ([40, 38, 10, 12], "falling"),
+        ([5, 5, 90, 5, 5], "steady"),  # an odd count: the middle bucket is in neither half
+        ([3], "steady"),
+    ],
+)
+def test_trend_is_rising_or_falling_only_beyond_noise(counts, want):
+    from queries.api import trend
+
+    assert trend(counts) == want
 
 
 def test_triage_list_and_execution_detail(q):
@@ -305,3 +355,39 @@ def test_domain_counts_come_from_file_footers_with_the_domain_decoded(tmp_path):
     ]
     assert q.lake_info()["executions"] == 4 and q.lake_info()["domains"] == 2
     q.close()
+
+
+def test_similar_failures_are_the_latest_of_the_same_root_signature_over_the_whole_lake(q):
+    sig = q.triage_list(START, END, limit=1)["signature"].iloc[0]  # c4, Route / Care.Error
+    got = q.similar_failures(sig)
+    assert list(got["name"]) == ["c4", "c0"] and (got["signature"] == sig).all()  # c0: before any period
+    assert list(q.similar_failures(sig, before=t(2, 12, 30))["name"]) == ["c0"]
+    assert list(q.similar_failures(sig, limit=1)["name"]) == ["c4"]
+    assert q.similar_failures("0" * 12).empty
+    assert list(q.triage_list(START, END, signature=sig)["name"]) == ["c4"]
+
+
+def test_error_signatures_file_matches_a_count_from_the_executions(q, tmp_path):
+    """The whole-lake rollup, written partition by partition, equals a plain count of the executions."""
+    import duckdb
+
+    lake = q.lake
+    order = ["domain", "date", "state_machine_arn", "error", "state"]
+    got = lake.read("error_signatures").to_pandas().sort_values(order, ignore_index=True)
+    # the tiny lake's causes differ only in ids within a group: error and state tell its groups apart
+    glob = f"{lake.root}/executions/*/*/*.parquet"
+    want = duckdb.execute(
+        """SELECT domain, CAST(date AS VARCHAR) AS date, state_machine_arn, root_error AS error,
+                   root_state AS state, count(*) AS failures, min(start_time) AS first_seen,
+                   max(start_time) AS last_seen
+            FROM read_parquet($glob, hive_partitioning = true)
+            WHERE status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
+            GROUP BY ALL ORDER BY ALL""",
+        {"glob": glob},
+    ).df()
+    assert len(got) == len(want) == 5
+    cols = [*order, "failures", "first_seen", "last_seen"]
+    pd.testing.assert_frame_equal(got[cols], want[cols], check_dtype=False)
+    lake.rebuild_rollups()  # made again in one pass: the same rows
+    again = lake.read("error_signatures").to_pandas().sort_values(order, ignore_index=True)
+    assert again.equals(got)

@@ -16,6 +16,7 @@ import sla_expected
 
 import queries
 from collectors.simulate import build_demo
+from lake.layout import FORMAT_VERSION
 from lake.store import Lake
 from lake.upgrade import LakeFormatError
 from queries import sla_config
@@ -138,7 +139,7 @@ def _answers(path: str, machine: str | None = "payments-settlement-batch") -> di
         "series": q.sla_attainment_series(CONFIG, start, END, grain="day", domain="payments"),
         "burndown": q.budget_burndown(CONFIG, END, state_machine_arn=arn),
         "machine_hour": q.failures_by_machine_hour(start, END),
-        "groups": q.error_groups(start, END, lookback_days=5),
+        "groups": q.error_groups(start, END),
         "triage": q.triage_list(start, END, limit=40),
     }
     q.close()
@@ -182,6 +183,7 @@ def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(l
     old = tmp_path / "old"
     shutil.copytree(lakes["none"], old)
     cursors = Lake(str(old)).read("cursors").to_pandas()
+    cursors = cursors[cursors["source"] == "histories"]  # format 1 had only these
     state = cursors.rename(
         columns={
             "key": "state_machine_arn",
@@ -194,11 +196,11 @@ def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(l
     state.to_parquet(old / "collection_state" / "part-0.parquet")
     meta = json.loads((old / "_stepscope.json").read_text())
     (old / "_stepscope.json").write_text(json.dumps({**meta, "format_version": 1}))
-    with pytest.raises(LakeFormatError, match="is in format 1, this version reads format 2"):
+    with pytest.raises(LakeFormatError, match=f"is in format 1, this version reads format {FORMAT_VERSION}"):
         queries.connect(str(old))
     assert cli.main(["rebuild-derived", "--lake", str(tmp_path / "nothing")]) == 3
     assert cli.main(["rebuild-sla-facts", "--lake", str(old)]) == 0  # the earlier name still works
-    assert Lake(str(old)).format_version() == 2 and not (old / "collection_state").exists()
+    assert Lake(str(old)).format_version() == FORMAT_VERSION and not (old / "collection_state").exists()
     moved = Lake(str(old)).read("cursors").to_pandas()
     pd.testing.assert_frame_equal(
         moved.sort_values("key", ignore_index=True), cursors.sort_values("key", ignore_index=True)
@@ -207,6 +209,39 @@ def test_a_format_1_lake_is_refused_by_the_queries_and_upgraded_by_one_command(l
     full, upgraded = _answers(lakes["full"]), _answers(str(old))
     for question, df in full.items():
         pd.testing.assert_frame_equal(df, upgraded[question], obj=question)
+
+
+ROOT = ["root_state", "root_error", "root_cause", "root_path"]
+
+
+def test_a_format_2_lake_gets_its_root_failures_replayed_from_its_events(tmp_path, capsys):
+    """Format 2 had no root failure: the upgrade replays it from the stored events and gets what the
+    collector computed from the raw histories; a partition already done is not redone."""
+    full = tmp_path / "full"
+    build_demo(str(full), days=3, executions=3000, seed=11, end=END, events="all")
+    want = Lake(str(full)).read("executions").to_pandas()
+    assert want["root_state"].notna().sum() > 20
+    assert (want["root_state"] != want["failed_state"]).sum() > 5  # Catch → Fail: the root is elsewhere
+    old = tmp_path / "old"
+    shutil.copytree(full, old)
+    parts = sorted((old / "executions").rglob("part-0.parquet"))
+    for p in parts:
+        pd.read_parquet(p).drop(columns=ROOT).to_parquet(p)
+    meta = json.loads((old / "_stepscope.json").read_text())
+    (old / "_stepscope.json").write_text(json.dumps({**meta, "format_version": 2}))
+    with pytest.raises(LakeFormatError, match="is in format 2"):
+        queries.connect(str(old))
+    assert cli.main(["rebuild-derived", "--lake", str(old)]) == 0
+    got = Lake(str(old)).read("executions").to_pandas()
+    key = ["execution_arn"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(key, ignore_index=True)[key + ROOT],
+        want.sort_values(key, ignore_index=True)[key + ROOT],
+    )
+    failures = Lake(str(old)).read("failures").to_pandas().sort_values(key, ignore_index=True)
+    failed = want[want["status"].isin(["FAILED", "TIMED_OUT", "ABORTED"])].sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(failures[key + ROOT], failed[key + ROOT])  # the derived table has them too
+    assert Lake(str(old)).format_version() == FORMAT_VERSION
 
 
 def test_a_lake_from_a_newer_version_is_refused(lakes, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from lake.signature import cause_pattern, signature
 from queries.loader import load_sql
-from queries.signature import cause_pattern, signature
 
 CAUSES = [
     ("Order 123 failed at 2025-01-01T10:08:00Z", "Order <n> failed at <ts>"),

@@ -120,6 +120,23 @@ def _strip(rows: list[dict]) -> list[dict]:
     )
 
 
+def _from_logs(desc: dict, events: list[dict], sm: dict, spec, end_ms: int):
+    """FilterLogEvents (stubbed) over the records an Express execution wrote → the logs source's rows."""
+    from collectors.logs import fetch as lf
+    from collectors.logs.collect import normalize_records
+    from collectors.logs.mapping import by_execution, parse
+    from collectors.simulate.express import log_messages
+
+    logs = boto3.client("logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    messages = log_messages(desc["executionArn"], events, include_data=spec.include_execution_data, desc=desc)
+    page = {"events": [{"logStreamName": "s", "timestamp": 0, "message": m} for m in messages]}
+    with Stubber(logs) as stub:
+        stub.add_response("filter_log_events", page)
+        got = list(lf.filter_log_events(logs, "g", records.ms_to_dt(0), records.ms_to_dt(end_ms)))
+    ((arn, recs),) = by_execution(parse(e.message) for e in got).items()
+    return normalize_records(sm, arn, recs, collected_at=records.ms_to_dt(end_ms))
+
+
 def test_lake_rows_equal_what_the_collector_makes_of_the_same_boto3_records(lake_dir: str) -> None:
     """Sampled executions: stubbed boto3 responses → fetch_execution → normalize == rows in the lake."""
     plan = make_plan(
@@ -134,20 +151,27 @@ def test_lake_rows_equal_what_the_collector_makes_of_the_same_boto3_records(lake
         day = world.draw_day(day_ms)
         for i in range(0, len(day["m"]), 4):
             desc, events, sm = world.raw(day, i)
-            stub = Stubber(client)  # validates each response against botocore's output shapes
-            stub.add_response("describe_execution", desc)
-            stub.add_response("get_execution_history", {"events": events})
-            with stub:
-                fetched = sf.fetch_execution(client, records.list_executions_item(desc))
-            stub.assert_no_pending_responses()
-            norm = normalize_execution(
-                fetched.execution,
-                fetched.events,
-                state_machine=sm,
-                collected_at=records.ms_to_dt(plan.end_ms),
-            )
+            if sm["type"] == "EXPRESS":  # no history API: the records it logged, read as the logs source does
+                norm = _from_logs(desc, events, sm, world.specs[int(day["m"][i])], plan.end_ms)
+            else:
+                stub = Stubber(client)  # validates each response against botocore's output shapes
+                stub.add_response("describe_execution", desc)
+                stub.add_response("get_execution_history", {"events": events})
+                with stub:
+                    fetched = sf.fetch_execution(client, records.list_executions_item(desc))
+                stub.assert_no_pending_responses()
+                norm = normalize_execution(
+                    fetched.execution,
+                    fetched.events,
+                    state_machine=sm,
+                    collected_at=records.ms_to_dt(plan.end_ms),
+                )
             ex = norm.execution
             where = (ex["execution_arn"], ex["domain"], ex["date"])
+            gap = plan.gap
+            if gap and sm["name"] == gap.machine and gap.start_ms <= day["start"][i] < gap.end_ms:
+                assert not _lake_rows(lake_dir, "executions", *where)  # the collection missed it
+                continue
             assert _strip(_lake_rows(lake_dir, "executions", *where)) == _strip([ex])
             assert _strip(_lake_rows(lake_dir, "state_runs", *where)) == _strip(norm.state_runs)
             assert _strip(_lake_rows(lake_dir, "events", *where)) == _strip(norm.events)
@@ -361,3 +385,210 @@ def test_demo_command_prints_a_summary_and_rejects_a_bad_end(tmp_path, capsys) -
     assert "executions" in err and "ground truth" in err and "MB on disk" in err
     assert main(["demo", "--lake", str(tmp_path / "e"), "--end", "last tuesday"]) == 2
     assert "bad end 'last tuesday'" in capsys.readouterr().err
+
+
+# -- CloudWatch metrics ----------------------------------------------------------------------------
+TERMINAL_EVENTS = {
+    "ExecutionSucceeded": "ExecutionsSucceeded",
+    "ExecutionFailed": "ExecutionsFailed",
+    "ExecutionAborted": "ExecutionsAborted",
+    "ExecutionTimedOut": "ExecutionsTimedOut",
+}
+
+
+def _metric_sql(lake_dir: str, query: str, **params: object) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for t in ("executions", "state_runs", "events", "metrics", "state_machines"):
+        glob = Lake(lake_dir).table_glob(t)
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{glob}', hive_partitioning=true)")  # noqa: S608
+    # each per-machine datapoint with its period as a half-open window [t0, t1)
+    con.execute(
+        "CREATE VIEW points AS SELECT state_machine_arn, metric_name, stat, timestamp AS t0, "
+        "timestamp + to_seconds(period_s) AS t1, value FROM metrics "
+        "WHERE namespace = 'AWS/States' AND state_machine_arn IS NOT NULL"
+    )
+    return con.execute(query, params).fetchall()
+
+
+def test_cloudwatch_counts_each_start_the_lake_holds_plus_what_collection_missed(
+    lake_dir: str, truth: dict
+) -> None:
+    [gap] = truth["collection_gaps"]
+    rows = _metric_sql(
+        lake_dir,
+        """
+        SELECT p.state_machine_arn, p.t0, p.value, count(e.execution_arn)
+        FROM points p LEFT JOIN executions e
+          ON e.state_machine_arn = p.state_machine_arn AND e.start_time >= p.t0 AND e.start_time < p.t1
+        WHERE p.metric_name = 'ExecutionsStarted' AND p.stat = 'Sum'
+        GROUP BY ALL""",
+    )
+    short: dict[str, float] = {}
+    for arn, t0, counted, held in rows:
+        if arn == gap["state_machine_arn"] and counted != held:
+            day = t0.date().isoformat()
+            short[day] = short.get(day, 0) + counted - held
+        else:
+            assert counted == held, (arn, t0)
+    assert short == gap["by_day"] and sum(short.values()) == gap["executions_missing"] > 0
+    # and no execution of the lake started in a minute CloudWatch has no datapoint for
+    total = _metric_sql(lake_dir, "SELECT sum(value) FROM metrics WHERE metric_name = 'ExecutionsStarted'")
+    assert total[0][0] == s_executions(lake_dir) + gap["executions_missing"]
+
+
+def s_executions(lake_dir: str) -> int:
+    return _metric_sql(lake_dir, "SELECT count(*) FROM executions")[0][0]
+
+
+def test_terminal_and_redrive_counts_are_the_histories_events(lake_dir: str, truth: dict) -> None:
+    """Every terminal event of a history (a redriven execution has two) is one ExecutionsX count in its
+    period, its end after a redrive one RedrivenExecutionsX too, and each redrive one ExecutionsRedriven."""
+    [gap] = truth["collection_gaps"]
+    got = _metric_sql(
+        lake_dir,
+        """WITH ev AS (
+            SELECT e.state_machine_arn, v.type, v.timestamp,
+                   v.event_id > min(v.event_id) FILTER (WHERE v.type = 'ExecutionRedriven')
+                       OVER (PARTITION BY v.execution_arn) AS after_redrive
+            FROM events v JOIN executions e USING (execution_arn)
+        ), expected AS (
+            SELECT p.state_machine_arn, p.metric_name, p.t0, p.value,
+                   count(*) FILTER (WHERE p.metric_name = 'ExecutionsRedriven' AND ev.type = 'ExecutionRedriven'
+                                    OR p.metric_name = 'Executions' || replace(ev.type, 'Execution', '')
+                                       AND ev.type <> 'ExecutionRedriven'
+                                    OR p.metric_name = 'RedrivenExecutions' || replace(ev.type, 'Execution', '')
+                                       AND coalesce(ev.after_redrive, false)) AS n
+            FROM points p LEFT JOIN ev
+              ON ev.state_machine_arn = p.state_machine_arn AND ev.timestamp >= p.t0 AND ev.timestamp < p.t1
+            WHERE p.stat = 'Sum' AND p.metric_name <> 'ExecutionsStarted' AND p.state_machine_arn <> $gap
+            GROUP BY ALL
+        )
+        SELECT metric_name, sum(value), sum(n), count(*) FILTER (WHERE value <> n) FROM expected GROUP BY 1""",
+        gap=gap["state_machine_arn"],
+    )
+    by_metric = {m: (v, n, bad) for m, v, n, bad in got}
+    for metric, (value, n, bad) in by_metric.items():
+        assert bad == 0 and value == n, metric
+    assert by_metric["ExecutionsSucceeded"][0] > 1000
+    assert (
+        by_metric["ExecutionsRedriven"][0]
+        == by_metric["RedrivenExecutionsSucceeded"][0]
+        + by_metric.get("RedrivenExecutionsFailed", (0,))[0]
+        + by_metric.get("RedrivenExecutionsTimedOut", (0,))[0]
+        + by_metric.get("RedrivenExecutionsAborted", (0,))[0]
+        > 0
+    )
+
+
+def test_execution_time_is_start_to_each_end(lake_dir: str) -> None:
+    got = _metric_sql(
+        lake_dir,
+        """WITH ends AS (
+            SELECT e.state_machine_arn, v.timestamp, epoch_ms(v.timestamp) - epoch_ms(e.start_time) AS ms
+            FROM events v JOIN executions e USING (execution_arn)
+            WHERE v.type IN ('ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut')
+        ), times AS (
+            SELECT state_machine_arn, t0, t1,
+                   max(value) FILTER (WHERE stat = 'Average') AS avg_ms,
+                   max(value) FILTER (WHERE stat = 'Maximum') AS max_ms
+            FROM points WHERE metric_name = 'ExecutionTime' GROUP BY ALL
+        )
+        SELECT p.state_machine_arn, p.t0, p.avg_ms, p.max_ms, avg(ends.ms), max(ends.ms)
+        FROM times p JOIN ends
+          ON ends.state_machine_arn = p.state_machine_arn AND ends.timestamp >= p.t0 AND ends.timestamp < p.t1
+        GROUP BY ALL""",
+    )
+    assert len(got) > 1000
+    for _, _, avg_ms, max_ms, mean, longest in got:
+        assert max_ms == longest and avg_ms == pytest.approx(mean)
+
+
+def test_lambda_metrics_are_the_task_attempts_and_throttle_in_the_outage(lake_dir: str, truth: dict) -> None:
+    """Each function's Invocations, Errors and Throttles are the attempts of the Task states calling it, from
+    the histories (a throttled attempt is no invocation), and its throttles pile up during the model outage."""
+    from collectors.simulate.cloudwatch import Account
+
+    account = Account(enterprise())
+    calls = [
+        (s.arn(), state, fn)
+        for s, fns in zip(account.specs, account.state_fn, strict=True)
+        for state, fn in fns.items()
+        if s.name != truth["collection_gaps"][0]["name"]
+    ]
+    attempts = _metric_sql(
+        lake_dir,
+        """
+        WITH ev AS (
+            SELECT e.state_machine_arn, v.type, v.details_json,
+                   last_value(CASE WHEN v.type = 'TaskStateEntered' THEN v.state_name END IGNORE NULLS)
+                       OVER (PARTITION BY v.execution_arn ORDER BY v.event_id) AS state
+            FROM events v JOIN executions e USING (execution_arn)
+        ), calls AS (SELECT unnest($arns) AS arn, unnest($states) AS state, unnest($fns) AS fn)
+        SELECT c.fn,
+               count(*) FILTER (WHERE type IN ('TaskSucceeded', 'TaskTimedOut') OR type = 'TaskFailed'
+                                AND details_json->>'error' NOT IN ('Lambda.TooManyRequestsException',
+                                    'Lambda.ServiceException', 'Lambda.AWSLambdaException')) AS invocations,
+               count(*) FILTER (WHERE type = 'TaskFailed' AND details_json->>'error' NOT IN (
+                                    'Lambda.TooManyRequestsException', 'Lambda.ServiceException',
+                                    'Lambda.AWSLambdaException')) AS errors,
+               count(*) FILTER (WHERE type = 'TaskFailed'
+                                AND details_json->>'error' = 'Lambda.TooManyRequestsException') AS throttles
+        FROM ev JOIN calls c ON c.arn = ev.state_machine_arn AND c.state = ev.state
+        WHERE type IN ('TaskSucceeded', 'TaskFailed', 'TaskTimedOut')
+        GROUP BY 1""",
+        arns=[a for a, _, _ in calls],
+        states=[s for _, s, _ in calls],
+        fns=[f for _, _, f in calls],
+    )
+    counted = {
+        (fn, metric): v
+        for fn, metric, v in _metric_sql(
+            lake_dir,
+            "SELECT function_name, metric_name, sum(value) FROM metrics WHERE namespace = 'AWS/Lambda' "
+            "AND stat = 'Sum' GROUP BY ALL",
+        )
+    }
+    assert len(attempts) >= 20
+    for fn, invocations, errors, throttles in attempts:
+        assert counted.get((fn, "Invocations"), 0) == invocations, fn
+        assert counted.get((fn, "Errors"), 0) == errors, fn
+        assert counted.get((fn, "Throttles"), 0) == throttles, fn
+    outage = next(i for i in truth["incidents"] if i["kind"] == "outage")
+    fns = sorted({fn for s, fns in zip(account.specs, account.state_fn, strict=True)
+                  if s.name in {m["name"] for m in outage["machines"]} for fn in fns.values()})  # fmt: skip
+    inside, outside = _metric_sql(
+        lake_dir,
+        """
+        SELECT timestamp >= $start AND timestamp < $end AS inside,
+               sum(value) FILTER (WHERE metric_name = 'Throttles') / sum(value) AS rate
+        FROM metrics WHERE list_contains($fns, function_name) AND stat = 'Sum'
+          AND metric_name IN ('Invocations', 'Throttles')
+        GROUP BY 1 ORDER BY 1 DESC""",
+        start=datetime.fromisoformat(outage["start"]),
+        end=datetime.fromisoformat(outage["end"]),
+        fns=fns,
+    )
+    assert inside[1] > 0.1 and inside[1] > 20 * (outside[1] or 0)
+
+
+def test_every_gauge_has_a_datapoint_in_each_period_and_its_limit(lake_dir: str) -> None:
+    rows = _metric_sql(
+        lake_dir,
+        """
+        SELECT region, metric_name, period_s, count(*), min(value), max(value)
+        FROM metrics WHERE namespace = 'AWS/States' AND dimensions IN ('{}', '{"ServiceMetric":"StateTransition"}')
+          AND metric_name <> 'ConsumedCapacity'
+        GROUP BY ALL""",
+    )
+    per = {(r, m, p): (n, lo, hi) for r, m, p, n, lo, hi in rows}
+    regions = {r for r, _, _ in per}
+    assert regions == {"us-east-1", "eu-west-1"}
+    minutes = 14 * 24 * 60  # the window's 14 days are all younger than 15 days: one-minute periods
+    for r in regions:
+        assert per[(r, "OpenExecutionLimit", 60)] == (minutes, 1_000_000, 1_000_000)
+        assert per[(r, "OpenExecutionCount", 60)][0] == minutes and per[(r, "OpenExecutionCount", 60)][2] >= 1
+        assert per[(r, "ProvisionedRefillRate", 60)][1] == 5_000
+    # the most open at once never exceeds the executions of the Region the lake holds
+    most = per[("us-east-1", "OpenExecutionCount", 60)][2]
+    assert most <= s_executions(lake_dir)

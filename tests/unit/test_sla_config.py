@@ -61,6 +61,8 @@ def test_machine_by_arn_and_window_start():
         ("domains: {pay: {min_executions: 0}}", "domains.pay.min_executions", ">= 1"),
         ("domains: {pay: {min_executions: 2.5}}", "domains.pay.min_executions", ">= 1"),
         ("domains: {pay: {owner: ''}}", "domains.pay.owner", "non-empty string"),
+        ("domains: {pay: {runbook_url: wiki/pay}}", "domains.pay.runbook_url", "http(s) URL"),
+        ("domains: {pay: {runbook_url: 'javascript:alert(1)'}}", "domains.pay.runbook_url", "http(s) URL"),
         (
             "domains: {pay: {warning_budget_remaining: 2}}",
             "domains.pay.warning_budget_remaining",

@@ -38,5 +38,10 @@ def cause_pattern(cause: str | None) -> str:
 
 def signature(error: str | None, failed_state: str | None, cause: str | None) -> str:
     """Stable 12-hex id of an error group: error + failed state + cause pattern."""
-    key = "\x1f".join((error or "", failed_state or "", cause_pattern(cause)))
+    return pattern_signature(error, failed_state, cause_pattern(cause))
+
+
+def pattern_signature(error: str | None, failed_state: str | None, pattern: str) -> str:
+    """`signature` of a cause already masked by `cause_pattern`."""
+    key = "\x1f".join((error or "", failed_state or "", pattern))
     return hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()[:12]

@@ -1,0 +1,1 @@
+"""Audit exports: periods, destinations, the manifest chain, signatures and their verification."""
