@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from collectors.aws import Target
 from collectors.cursors import Cursors
@@ -94,6 +94,34 @@ class Context:
         self.progress.add("errors")
         self.log.error("%s", msg)
 
+    def put_cursor(
+        self,
+        source: str,
+        t: Target,
+        key: str,
+        old: Mapping[str, Any],
+        error: str | None,
+        moved: Mapping[str, Any],
+        **fields: Any,
+    ) -> None:
+        """Write a cursor, after the rows it covers: the `moved` fields (its position) take their new
+        values when the collection went well and keep their `old` ones on `error`, so the next run reads
+        the same window again; `fields` are written as given, `error` as `last_error`."""
+        position = moved if error is None else {k: old.get(k) for k in moved}
+        self.cursors.put(source, t.account_id, t.region, key, **fields, **position, last_error=error)
+
+
+class CollectModule(Protocol):
+    """What a source's `collect` module defines: its name, how it collects, and what a run shows of it."""
+
+    SOURCE: str
+
+    def collect(self, ctx: Context, t: Target, machines: list[dict[str, Any]]) -> None: ...
+
+    def progress(self, p: Progress) -> str: ...
+
+    def summary(self, c: Mapping[str, Any]) -> list[str]: ...
+
 
 @dataclass(frozen=True)
 class Source:
@@ -109,3 +137,28 @@ class Source:
     progress: Callable[[Progress], str] | None = None  # its part of a progress line
     # its lines of the closing summary, from the run's counts and figures
     summary: Callable[[Mapping[str, Any]], list[str]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        module: CollectModule,
+        *,
+        description: str,
+        tables: tuple[str, ...],
+        counters: tuple[str, ...],
+        quotas: Mapping[QuotaKey, Quota],
+        small_region_quotas: Mapping[QuotaKey, Quota] | None = None,
+    ) -> Source:
+        """The source whose name, `collect`, `progress` and `summary` are its collect module's, with what
+        its package declares: tables, counters and the quotas of the APIs it calls."""
+        return cls(
+            name=module.SOURCE,
+            description=description,
+            tables=tables,
+            collect=module.collect,
+            counters=counters,
+            quotas=quotas,
+            small_region_quotas=small_region_quotas or {},
+            progress=module.progress,
+            summary=module.summary,
+        )

@@ -81,11 +81,16 @@ def to_params(f: Filters) -> dict[str, str]:
 
 
 def problems(
-    f: Filters, domains: Collection[str], machines: Mapping[str, str], machine_domains: Mapping[str, str]
+    f: Filters,
+    domains: Collection[str],
+    machines: Mapping[str, str],
+    machine_domains: Mapping[str, str],
+    scoped: bool = False,
 ) -> list[tuple[str, str]]:
     """What is wrong with the filters: (filter key, one plain sentence) each, [] when nothing is.
 
-    `domains`: the lake's domains; `machines`: ARN → label (the name a link holds) of every state
+    `domains`: the lake's domains, or with `scoped` those the person may see (a domain they may not see
+    reads like one that does not exist, so a link tells nothing of it); `machines`: ARN → label (the name a link holds) of every state
     machine of the lake; `machine_domains`: ARN → domain. A valid machine filter is an ARN of `machines`
     in the chosen domain (when a valid one is chosen); anything else is the label a link gave.
     """
@@ -93,7 +98,8 @@ def problems(
     domain_ok = f.domain is None or f.domain in domains
     if not domain_ok:
         known = ", ".join(sorted(domains)) or "none"
-        out.append(("domain", f'No domain called "{f.domain}" in this lake (its domains: {known}).'))
+        where = "among the domains you may see (yours" if scoped else "in this lake (its domains"
+        out.append(("domain", f'No domain called "{f.domain}" {where}: {known}).'))
     if f.machine is not None:
         arn = f.machine if f.machine in machines else None
         label = machines.get(f.machine, f.machine)

@@ -58,7 +58,7 @@ def problems(f: Filters) -> list[tuple[str, str]]:
     machines = data.state_machines()
     domains = set(machines["domain"].dropna()) | set(data.domains()["domain"].dropna())
     machine_domains = dict(zip(machines["state_machine_arn"], machines["domain"], strict=True))
-    return check(f, domains, machine_labels(machines), machine_domains)
+    return check(f, domains, machine_labels(machines), machine_domains, scoped=not data.scope().everything)
 
 
 def machine_labels(machines: pd.DataFrame) -> dict[str, str]:

@@ -81,8 +81,8 @@ class FolderLock:
 
     lost = False  # a flock cannot be taken away from a live process
 
-    def __init__(self, root: str, about: Mapping[str, Any]):
-        self.path = os.path.join(root, LOCK_FILE)
+    def __init__(self, root: str, about: Mapping[str, Any], name: str = LOCK_FILE):
+        self.path = os.path.join(root, name)
         self.about = dict(about)
         self._fd: int | None = None
         self._made: str | None = None  # the lake folder, when this lock created it
@@ -111,7 +111,7 @@ class FolderLock:
             os.close(self._fd)
             self._fd = None
         # a run that wrote nothing (e.g. no credentials) leaves no lake behind
-        if self._made is not None and os.listdir(self._made) == [LOCK_FILE]:
+        if self._made is not None and os.listdir(self._made) == [os.path.basename(self.path)]:
             os.remove(self.path)
             os.rmdir(self._made)
 
@@ -119,9 +119,11 @@ class FolderLock:
 class S3Lease:
     """A lease object on S3 with conditional writes; renewed by a thread while it is held."""
 
-    def __init__(self, uri: str, about: Mapping[str, Any], ttl: float, client: Any = None):
+    def __init__(
+        self, uri: str, about: Mapping[str, Any], ttl: float, client: Any = None, name: str = LOCK_FILE
+    ):
         bucket, _, prefix = uri[len("s3://") :].partition("/")
-        self.bucket, self.key = bucket, f"{prefix.strip('/')}/{LOCK_FILE}".lstrip("/")
+        self.bucket, self.key = bucket, f"{prefix.strip('/')}/{name}".lstrip("/")
         self.about = {**about, "ttl_seconds": ttl}
         self.ttl = ttl
         self.lost = False
@@ -219,13 +221,17 @@ def lake_lock(
     wait: float = 0.0,
     ttl: float = DEFAULT_TTL,
     client: Any = None,
+    name: str = LOCK_FILE,
 ) -> Iterator[_Lock]:
     """Hold the lake's lock for the block, waiting up to `wait` seconds for it (LakeLocked after).
 
-    `ttl` is the S3 lease's life without renewal; `client` an S3 client (default: boto3's)."""
+    `ttl` is the S3 lease's life without renewal; `client` an S3 client (default: boto3's); `name` the
+    lock's file in the lake (another name is another lock: a short one over one table's appends)."""
     about = {"command": command, "pid": os.getpid(), "host": socket.gethostname(), "acquired_at": _now()}
     remote = uri.startswith("s3://")
-    lock: _Lock = S3Lease(uri, about, ttl, client) if remote else FolderLock(os.path.abspath(uri), about)
+    lock: _Lock = (
+        S3Lease(uri, about, ttl, client, name) if remote else FolderLock(os.path.abspath(uri), about, name)
+    )
     deadline = time.monotonic() + wait
     said = False
     while (holder := lock.try_acquire()) is not None:

@@ -16,7 +16,7 @@ import json
 import os
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import pyarrow as pa
@@ -203,13 +203,7 @@ class Lake:
         """One file over every partition of its source (e.g. error_signatures): the rows of partition `key`
         are replaced by `rows` (which lack the domain and date columns)."""
         domain, date = key
-        n = len(rows)
-        new = to_table(
-            spec.name,
-            rows.append_column("domain", pa.array([domain] * n, pa.string())).append_column(
-                "date", pa.array([date] * n, pa.string())
-            ),
-        )
+        new = to_table(spec.name, _with_partition(rows, key))
         old = self._read_file(spec.name, None)
         if old is not None and len(old):
             mine = pc.and_(pc.equal(old.column("domain"), domain), pc.equal(old.column("date"), date))
@@ -233,11 +227,11 @@ class Lake:
 
     def rebuild_derived(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Rewrite the derived tables of every partition of the tables they derive from (an older
-        lake, or a repair); returns the number of source partitions."""
+        lake, or a repair); returns the number of source partitions of partitioned derived tables."""
         done = 0
         rollups, self.rollups = self.rollups, False
         try:
-            for spec in (s for s in TABLES.values() if s.derives and s.partitioned):
+            for spec in (s for s in TABLES.values() if any(TABLES[d].partitioned for d in s.derives)):
                 parts = self.partitions(spec.name)
                 for i, key in enumerate(parts, 1):
                     rows = self._read_file(spec.name, key)
@@ -251,23 +245,18 @@ class Lake:
         self.rebuild_rollups()
         return done
 
-    def rebuild_rollups(self) -> None:
-        """Rewrite each whole-lake derived table in one pass over the partitions it is made from
-        (`TableSpec.rollup_from`: a smaller table with its source's rows, e.g. failures)."""
+    def rebuild_rollups(self, tables: Collection[str] | None = None) -> None:
+        """Rewrite each whole-lake derived table (of `tables`; None = all) in one pass over the partitions
+        it is made from (`TableSpec.rollup_from`: a smaller table with its source's rows, e.g. failures)."""
         for spec in (s for s in TABLES.values() if s.derive is not None and not s.partitioned):
             assert spec.derive is not None and spec.rollup_from is not None
+            if tables is not None and spec.name not in tables:
+                continue
             parts = []
-            for domain, date in self.partitions(spec.rollup_from):
-                rows = self._read_file(spec.rollup_from, (domain, date))
-                if rows is None:
-                    continue
-                t = spec.derive(rows)
-                n = len(t)
-                parts.append(
-                    t.append_column("domain", pa.array([domain] * n, pa.string())).append_column(
-                        "date", pa.array([date] * n, pa.string())
-                    )
-                )
+            for key in self.partitions(spec.rollup_from):
+                rows = self._read_file(spec.rollup_from, key)
+                if rows is not None:
+                    parts.append(_with_partition(spec.derive(rows), key))
             t = to_table(spec.name, pa.concat_tables(parts)) if parts else spec.schema.empty_table()
             self._write_table(spec, None, t.sort_by([(k, "ascending") for k in spec.key]))
 
@@ -366,6 +355,14 @@ def dedupe_last(t: pa.Table, key: Iterable[str]) -> pa.Table:
     )
     keep = pc.sort_indices(last.column("__i_max"))
     return t.take(pc.take(last.column("__i_max"), keep))
+
+
+def _with_partition(rows: pa.Table, key: tuple[str, str]) -> pa.Table:
+    """A derived table's rows of partition `key` with its `domain` and `date` columns (for a whole-lake file)."""
+    n = len(rows)
+    return rows.append_column("domain", pa.array([key[0]] * n, pa.string())).append_column(
+        "date", pa.array([key[1]] * n, pa.string())
+    )
 
 
 def _s3_filesystem(uri: str) -> tuple[pafs.S3FileSystem, str]:

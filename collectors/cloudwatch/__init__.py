@@ -8,11 +8,10 @@ from collectors.source import Source
 
 CW = "cloudwatch"
 
-SOURCE = Source(
-    name=collect.SOURCE,
+SOURCE = Source.of(
+    collect,
     description="AWS/States and AWS/Lambda datapoints (GetMetricData, ListMetrics)",
     tables=("metrics",),
-    collect=collect.collect,
     counters=(
         "metric_calls",
         "metric_queries",
@@ -25,6 +24,4 @@ SOURCE = Source(
     ),
     # GetMetricData 50 calls/s and ListMetrics 25/s per account and Region (paced at the run's margin).
     quotas={(CW, "GetMetricData"): (50, 50), (CW, "ListMetrics"): (25, 25)},
-    progress=collect.progress,
-    summary=collect.summary,
 )

@@ -155,16 +155,9 @@ def _collect_namespace(
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         ctx.error(f"{t.account_id}/{t.region} {ns}: {problems[0]}{more}")
-    ctx.cursors.put(
-        SOURCE,
-        t.account_id,
-        t.region,
-        ns,
-        watermark=old if problems else newest,
-        last_collected_at=cursor.get("last_collected_at") if problems else now,
-        incomplete_items=len(problems),
-        last_error=problems[0] if problems else None,
-    )
+    error = problems[0] if problems else None
+    moved = {"watermark": newest, "last_collected_at": now}
+    ctx.put_cursor(SOURCE, t, ns, cursor, error, moved, incomplete_items=len(problems))
 
 
 def _collect_part(

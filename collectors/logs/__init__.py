@@ -7,11 +7,10 @@ from __future__ import annotations
 from collectors.logs import collect
 from collectors.source import Source
 
-SOURCE = Source(
-    name=collect.SOURCE,
+SOURCE = Source.of(
+    collect,
     description="EXPRESS executions (and STANDARD ones with --history-source logs) from CloudWatch Logs (FilterLogEvents)",
     tables=("executions", "state_runs", "events"),
-    collect=collect.collect,
     counters=(
         "log_machines",
         "log_pages",
@@ -27,6 +26,4 @@ SOURCE = Source(
     ),
     # FilterLogEvents: 5 requests/s per account and Region (the published figure; no burst given).
     quotas={("logs", "FilterLogEvents"): (5, 5)},
-    progress=collect.progress,
-    summary=collect.summary,
 )

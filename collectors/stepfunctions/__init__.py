@@ -9,11 +9,10 @@ from collectors.stepfunctions import collect
 
 SF, TAGGING = "stepfunctions", "resourcegroupstaggingapi"
 
-SOURCE = Source(
-    name=collect.SOURCE,
+SOURCE = Source.of(
+    collect,
     description="executions and their histories (ListExecutions, DescribeExecution, GetExecutionHistory)",
     tables=("state_machines", "executions", "state_runs", "events"),
-    collect=collect.collect,
     counters=("listed", "new", "updated", "skipped", "pages", "events", "expired", "collector_retries"),
     # (burst, refill per second) in us-east-1, us-west-2 and eu-west-1 ...
     quotas={
@@ -31,6 +30,4 @@ SOURCE = Source(
         (SF, "ListExecutions"): (100, 2),
         (SF, "DescribeExecution"): (250, 10),
     },
-    progress=collect.progress,
-    summary=collect.summary,
 )

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake.layout import utc_date
+from lake.status import UNSUCCESSFUL
 
 log = logging.getLogger(__name__)
 
@@ -900,21 +901,26 @@ def trace_root(trace_header: str | None) -> str | None:
     return None
 
 
+ROOT_COLUMNS = ("root_state", "root_error", "root_cause", "root_path")
+
+
+def _last_unwell_top_visit(r: _Replay) -> _Visit | None:
+    """The last top-level visit that did not end well (FAILED, TIMED_OUT or ABORTED), if any."""
+    return next((v for v in reversed(r.visits) if v.scope.parent is None and v.status in UNSUCCESSFUL), None)
+
+
 def _failure(execution: Mapping, status: str | None, r: _Replay) -> tuple[str | None, str | None, str | None]:
     """(error, cause, failed state) of an execution: from its record, else from its history."""
     error, cause = execution.get("error"), execution.get("cause")
-    if error is None and cause is None and status in ("FAILED", "TIMED_OUT", "ABORTED") and r.terminal:
+    if error is None and cause is None and status in UNSUCCESSFUL and r.terminal:
         d = r.terminal.get(_detail_key(r.terminal["type"])) or {}
         error, cause = d.get("error"), d.get("cause")
     if status == "TIMED_OUT" and error is None:
         error = "States.Timeout"
     failed_state = None
     if status not in ("SUCCEEDED", "RUNNING", None):
-        # the last top-level visit that did not end well
-        for v in reversed(r.visits):
-            if v.scope.parent is None and v.status in ("FAILED", "TIMED_OUT", "ABORTED"):
-                failed_state = v.name
-                break
+        v = _last_unwell_top_visit(r)
+        failed_state = v.name if v is not None else None
     return error, cause, failed_state
 
 
@@ -923,11 +929,8 @@ def _root_visit(r: _Replay, status: str | None) -> _Visit | None:
     if status in ("SUCCEEDED", "RUNNING", None):
         return None
     v = r.end_visit
-    if v is None:  # no terminal event (a truncated history): the last top-level visit that did not end well
-        v = next(
-            (x for x in reversed(r.visits) if x.scope.parent is None and x.status in _UNWELL),
-            None,
-        )
+    if v is None:  # no terminal event (a truncated history)
+        v = _last_unwell_top_visit(r)
     for _ in range(len(r.visits) + 1):  # each step moves to an earlier or a deeper visit
         if v is None:
             return None
@@ -943,10 +946,6 @@ def _root_visit(r: _Replay, status: str | None) -> _Visit | None:
         else:
             return v
     return v
-
-
-_UNWELL = ("FAILED", "TIMED_OUT", "ABORTED")
-ROOT_COLUMNS = ("root_state", "root_error", "root_cause", "root_path")
 
 
 def root_failure(

@@ -8,11 +8,10 @@ from collectors.xray import collect
 
 XRAY = "xray"
 
-SOURCE = Source(
-    name=collect.SOURCE,
+SOURCE = Source.of(
+    collect,
     description="X-Ray traces linked to executions (GetTraceSummaries, BatchGetTraces or Transaction Search)",
     tables=("traces", "trace_segments", "trace_lookups"),
-    collect=collect.collect,
     counters=(
         "traces",
         "trace_segments",
@@ -34,6 +33,4 @@ SOURCE = Source(
         (XRAY, "StartTraceRetrieval"): (5, 1),
         (XRAY, "ListRetrievedTraces"): (10, 5),
     },
-    progress=collect.progress,
-    summary=collect.summary,
 )

@@ -127,17 +127,13 @@ def collect(ctx: Context, t: Target, machines: list[dict[str, Any]]) -> None:
         code = error_code(e) if isinstance(e, ClientError) else "RetrievalError"
         error = f"{t.account_id}/{t.region} traces: {code}: {e}"
         ctx.error(error)
-    ctx.cursors.put(
-        SOURCE,
-        t.account_id,
-        t.region,
-        CURSOR_KEY,
-        watermark=cursor.get("watermark") if error else newest,
-        last_collected_at=cursor.get("last_collected_at") if error else now,
-        open_items=counts[0] if not error else cursor.get("open_items"),
-        incomplete_items=counts[1] if not error else cursor.get("incomplete_items"),
-        last_error=error,
-    )
+    moved = {
+        "watermark": newest,
+        "last_collected_at": now,
+        "open_items": counts[0],
+        "incomplete_items": counts[1],
+    }
+    ctx.put_cursor(SOURCE, t, CURSOR_KEY, cursor, error, moved)
 
 
 def _collect_target(

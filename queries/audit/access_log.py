@@ -5,20 +5,25 @@ The dashboard's pages never write the lake; this is part of the audit export job
 manifest), which the dashboard's door (`dashboard.data.audit_download`) runs for them. Each entry lands in
 the partition of the domain exported and the UTC day (`access_log/domain=<d>/date=<day>/`), merged with
 the entries already there and renamed into place (lake.store), so Athena or DuckDB read the log like any
-other table. Appends from one server are serialised (a lock); the collector never writes this table.
+other table. Appends are serialised by the lake's access-log lock (`lake.lock`, `ACCESS_LOG_LOCK`): an
+`flock` on a folder lake, a short conditional-write lease on S3, so dashboards on several hosts (replicas
+behind one address) never lose each other's entries. The collector never writes this table, and its own
+lock is another one: a download never waits for a collection run.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
 from lake.layout import utc_date
+from lake.lock import lake_lock
 from lake.store import Lake
 
 ACTION_EXPORT = "export"
-_APPEND = threading.Lock()  # one read-merge-rename of a partition at a time
+ACCESS_LOG_LOCK = "access_log/_append.lock"  # one read-merge-rename of a partition at a time, anywhere
+LOCK_WAIT_S = 60.0  # a merge takes well under a second: a minute's wait means something is stuck
+LOCK_TTL_S = 30.0  # an S3 lease of a dead appender blocks the next for at most this long
 
 
 def record_export(
@@ -48,6 +53,8 @@ def record_export(
         "sha256": sha256,
         "via": via,
     }
-    with _APPEND:
+    with lake_lock(
+        lake_uri, command=f"access log: {who}", wait=LOCK_WAIT_S, ttl=LOCK_TTL_S, name=ACCESS_LOG_LOCK
+    ):
         Lake(lake_uri).write("access_log", [entry], domain=domain, date=utc_date(at))
     return entry

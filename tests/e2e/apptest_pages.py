@@ -3,10 +3,12 @@ shows (charts, tables, triage links)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
@@ -61,3 +63,11 @@ def frame_with(at: AppTest, column: str) -> pd.DataFrame:
 def arn_of(link: str) -> str:
     """The execution ARN in a triage link (`execution?execution=<ARN>`)."""
     return urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["execution"][0]
+
+
+def trace_values(trace: dict, axis: str = "y") -> list:
+    """A plotly trace's values on one axis, as plain numbers whether the figure packed them or not."""
+    v = trace.get(axis)
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"])).tolist()
+    return list(v or [])

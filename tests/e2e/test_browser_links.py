@@ -37,6 +37,9 @@ NODES_JS = """() => [...document.querySelectorAll('[data-testid="stGraphVizChart
 }))"""
 
 
+REFRESH_S = 4  # the auto-refresh interval of the test's server (STEPSCOPE_REFRESH_S)
+
+
 @pytest.fixture(scope="module")
 def lake_copy(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = tmp_path_factory.mktemp("browser-links") / "lake"
@@ -46,7 +49,8 @@ def lake_copy(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(scope="module")
 def live_url(lake_copy: Path, slas_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with served(lake_copy, slas_file, tmp_path_factory.mktemp("streamlit-links") / "server.log") as base:
+    log = tmp_path_factory.mktemp("streamlit-links") / "server.log"
+    with served(lake_copy, slas_file, log, env={"STEPSCOPE_REFRESH_S": str(REFRESH_S)}) as base:
         yield base
 
 
@@ -111,7 +115,8 @@ def test_links_keep_a_bad_filter_a_custom_range_and_the_audit_domain(live_url: s
     page.wait_for_function("() => !location.search.includes('from=')", timeout=30_000)
     assert query(page).get("period") == "24h"
     sidebar.get_by_role("radio", name="custom", exact=True).click()
-    page.wait_for_function("() => location.search.includes('from=')", timeout=30_000)
+    both = "() => ['period=custom', 'from=', 'to='].every(p => location.search.includes(p))"
+    page.wait_for_function(both, timeout=30_000)  # the URL is written a parameter at a time
     assert {k: query(page).get(k) for k in ("period", "from", "to")} == {
         "period": "custom",
         "from": "2026-11-19T00:00",
@@ -129,6 +134,7 @@ def test_links_keep_a_bad_filter_a_custom_range_and_the_audit_domain(live_url: s
 def test_auto_refresh_shows_a_new_write_without_a_click(live_url: str, page: object, lake_copy: Path) -> None:
     page.goto(f"{live_url}/failures?period=1h&live=true")
     settle(page, "Failures")
+    assert page.get_by_text(f"Auto-refresh every {REFRESH_S} s").count() == 1  # the server's setting
     none = page.get_by_text("No failed executions in this period.")
     none.wait_for(timeout=30_000)  # the demo's last hour has no failure
     write_failures(
@@ -140,8 +146,8 @@ def test_auto_refresh_shows_a_new_write_without_a_click(live_url: str, page: obj
         committed_at=END,
     )
     t0 = time.monotonic()
-    none.wait_for(state="detached", timeout=75_000)  # at most one refresh interval, plus the rerun
+    none.wait_for(state="detached", timeout=45_000)  # at most one refresh interval, plus the rerun
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-    assert time.monotonic() - t0 < 75
+    assert time.monotonic() - t0 < 45
     assert query(page).get("live") == "true"
     assert_clean(page)

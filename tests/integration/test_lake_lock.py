@@ -168,3 +168,49 @@ def test_a_lease_lost_under_a_live_run_is_reported(env):
             s3.delete_object(Bucket="lost-lake", Key="lake/_stepscope.lock")  # as if another took it over
             time.sleep(1.5)
     assert "Contents" not in s3.list_objects_v2(Bucket="lost-lake")
+
+
+APPENDER = """
+import sys
+from datetime import UTC, datetime
+from queries.audit.access_log import record_export
+lake, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print("ready", flush=True)
+sys.stdin.readline()  # both start appending at once
+day = datetime(2026, 11, 30, tzinfo=UTC)
+for i in range(n):
+    record_export(lake, who=who, domain="payments", start=day, end=day, file=f"{who}-{i}.csv", rows=i,
+                  sha256="0" * 64, at=day)
+"""
+
+
+def test_access_log_appends_from_two_servers_lose_nothing(lake_uri: str):
+    """Two dashboards (processes) append to the same access-log partition at once; every entry lands,
+    and neither waits for a collection run holding the lake's own lock."""
+    n = 6
+    with lake_lock(lake_uri, command="a collection run", ttl=30):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", APPENDER, lake_uri, who, str(n)],
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for who in ("ann@a.example", "bob@b.example")
+        ]
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errors
+    log = Lake(lake_uri).read("access_log").to_pandas()
+    assert sorted(log["file"]) == sorted(
+        f"{w}-{i}.csv" for w in ("ann@a.example", "bob@b.example") for i in range(n)
+    )
+    assert log["entry_id"].is_unique

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
@@ -20,14 +19,12 @@ from collectors.cloudwatch.calls import called, function_name
 from collectors.cloudwatch.collect import segments
 from collectors.cloudwatch.normalize import metric_rows
 from collectors.cloudwatch.queries import LAMBDA, STATES, Listed, MetricQuery, plan
-from collectors.ratelimit import RateLimiter
 from collectors.run import Run, Summary
 from collectors.source import CollectOptions
 from lake.store import Lake
+from tests.unit.stubbed import ACCT, REGION, SM, description, discovered
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-ACCT, REGION = "123456789012", "us-east-1"
-SM = f"arn:aws:states:{REGION}:{ACCT}:stateMachine:claims"
 DEFINITION = {
     "StartAt": "Score",
     "States": {
@@ -60,31 +57,9 @@ MACHINE = {
 FUNCTIONS = {"ground": "claims", "score": "claims"}
 
 
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
-
-
 def stubbed() -> tuple[Target, Stubber]:
     """A target whose discovery finds the one machine, and the Stubber of its CloudWatch client."""
-    clients = {s: client(s) for s in ("stepfunctions", "resourcegroupstaggingapi", "cloudwatch")}
-    limiter = RateLimiter()
-    for c in clients.values():
-        limiter.attach(c, ACCT, REGION)
-    s_sfn, s_tag = Stubber(clients["stepfunctions"]), Stubber(clients["resourcegroupstaggingapi"])
-    s_tag.add_response(
-        "get_resources",
-        {"ResourceTagMappingList": [{"ResourceARN": SM, "Tags": [{"Key": "domain", "Value": "claims"}]}]},
-    )
-    desc = {
-        "stateMachineArn": SM,
-        "name": "claims",
-        "definition": MACHINE["definition"],
-        "roleArn": "arn:aws:iam::1:role/r",
-    }
-    s_sfn.add_response("describe_state_machine", {**desc, "type": "STANDARD", "creationDate": T0})
-    s_sfn.activate()
-    s_tag.activate()
-    return Target(ACCT, REGION, None, limiter, _clients=clients), Stubber(clients["cloudwatch"])  # type: ignore[arg-type]
+    return discovered(description(MACHINE["definition"], T0), "cloudwatch")
 
 
 def add_listing(s: Stubber, api: list[dict] | None = None, integrations: list[dict] | None = None) -> None:

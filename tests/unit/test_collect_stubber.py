@@ -10,12 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from collectors.aws import Target
-from collectors.ratelimit import RateLimiter
 from collectors.run import Run
 from collectors.source import CollectOptions
 from collectors.stepfunctions import fetch as sf
@@ -23,14 +21,10 @@ from collectors.stepfunctions.collect import lower_bound, needs_fetch
 from collectors.stepfunctions.normalize import normalize_execution
 from lake.store import Lake
 from stepscope.cli import parse_duration, parse_since
+from tests.unit.stubbed import SFN, SM, TAGGING, add_discovery, client, description, target
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-SM = "arn:aws:states:us-east-1:123456789012:stateMachine:claims"
 DEFINITION = json.dumps({"StartAt": "S0", "States": {"S0": {"Type": "Pass", "End": True}}})
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
 
 
 def ex_arn(i: int) -> str:
@@ -225,49 +219,21 @@ def test_other_tagging_errors_are_not_swallowed():
 
 # -- the whole collector over stubbed clients --------------------------------------------------
 def stubbed_target() -> tuple[Target, Stubber, Stubber]:
-    sfn, tagging = client("stepfunctions"), client("resourcegroupstaggingapi")
-    limiter = RateLimiter()
-    for c in (sfn, tagging):
-        limiter.attach(c, "123456789012", "us-east-1")
-    t = Target(
-        "123456789012",
-        "us-east-1",
-        None,
-        limiter,
-        _clients={"stepfunctions": sfn, "resourcegroupstaggingapi": tagging},
-    )
-    return t, Stubber(sfn), Stubber(tagging)
+    t, stubs = target()
+    return t, stubs[SFN], stubs[TAGGING]
 
 
-def add_discovery(s_sfn: Stubber, s_tag: Stubber) -> None:
-    s_tag.add_response(
-        "get_resources",
-        {"ResourceTagMappingList": [{"ResourceARN": SM, "Tags": [{"Key": "domain", "Value": "claims"}]}]},
-        {"ResourceTypeFilters": ["states:stateMachine"], "TagFilters": [{"Key": "domain"}]},
-    )
-    s_sfn.add_response(
-        "describe_state_machine",
-        {
-            "stateMachineArn": SM,
-            "name": "claims",
-            "definition": DEFINITION,
-            "roleArn": "arn:aws:iam::1:role/r",
-            "type": "STANDARD",
-            "creationDate": T0,
-            "revisionId": "rev-1",
-            "loggingConfiguration": {
-                "level": "ERROR",
-                "destinations": [
-                    {
-                        "cloudWatchLogsLogGroup": {
-                            "logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:claims:*"
-                        }
-                    }
-                ],
-            },
-            "tracingConfiguration": {"enabled": True},
-        },
-    )
+LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:claims:*"
+MACHINE = description(
+    DEFINITION,
+    T0,
+    revisionId="rev-1",
+    loggingConfiguration={
+        "level": "ERROR",
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": LOG_GROUP}}],
+    },
+    tracingConfiguration={"enabled": True},
+)
 
 
 def add_listing(s_sfn: Stubber, items: list[dict]) -> None:
@@ -298,7 +264,7 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
     t, s_sfn, s_tag = stubbed_target()
     items = [{k: v for k, v in describe(i).items()} for i in (2, 1)]  # newest first
     with s_sfn, s_tag:
-        add_discovery(s_sfn, s_tag)
+        add_discovery(s_sfn, s_tag, MACHINE)
         add_listing(s_sfn, items)
         s_sfn.add_response("describe_execution", describe(1), {"executionArn": ex_arn(1)})
         s_sfn.add_client_error(
@@ -333,7 +299,7 @@ def test_collector_records_expired_history_and_never_asks_again(tmp_path: Path):
     # Second run: same listing, nothing fetched (a Stubber fails on any call not queued).
     t, s_sfn, s_tag = stubbed_target()
     with s_sfn, s_tag:
-        add_discovery(s_sfn, s_tag)
+        add_discovery(s_sfn, s_tag, MACHINE)
         add_listing(s_sfn, items)
         again = collector(t, tmp_path).run()
         s_sfn.assert_no_pending_responses()
@@ -347,7 +313,7 @@ def test_collector_storm_of_escaped_throttles(tmp_path: Path):
     n = 6
     items = [describe(i) for i in range(n, 0, -1)]
     with s_sfn, s_tag:
-        add_discovery(s_sfn, s_tag)
+        add_discovery(s_sfn, s_tag, MACHINE)
         add_listing(s_sfn, items)
         for i in range(1, n + 1):  # fetched in ARN order, one at a time
             for _ in range(i % 3):  # 0, 1 or 2 throttles before each succeeds

@@ -9,23 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.stub import Stubber
 
 from collectors.aws import Target
-from collectors.ratelimit import RateLimiter
 from collectors.run import Run, Summary
 from collectors.source import CollectOptions
 from lake.store import Lake
+from tests.unit.stubbed import ACCT, REGION, SM, description, discovered
 
-ACCT, REGION = "123456789012", "us-east-1"
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-SM = f"arn:aws:states:{REGION}:{ACCT}:stateMachine:claims"
 DEFINITION = json.dumps({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": True}}})
-
-
-def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
 
 
 def tid(i: int) -> str:
@@ -38,28 +31,8 @@ def ex(i: int) -> str:
 
 def stubbed(tracing: bool = False) -> tuple[Target, Stubber]:
     """A target whose discovery finds the one machine, and the Stubber of its X-Ray client."""
-    clients = {s: client(s) for s in ("stepfunctions", "resourcegroupstaggingapi", "xray")}
-    limiter = RateLimiter()
-    for c in clients.values():
-        limiter.attach(c, ACCT, REGION)
-    s_sfn, s_tag = Stubber(clients["stepfunctions"]), Stubber(clients["resourcegroupstaggingapi"])
-    s_tag.add_response(
-        "get_resources",
-        {"ResourceTagMappingList": [{"ResourceARN": SM, "Tags": [{"Key": "domain", "Value": "claims"}]}]},
-    )
-    desc = {
-        "stateMachineArn": SM,
-        "name": "claims",
-        "definition": DEFINITION,
-        "roleArn": "arn:aws:iam::1:role/r",
-        "type": "STANDARD",
-        "creationDate": T0 - timedelta(days=90),
-        "tracingConfiguration": {"enabled": tracing},
-    }
-    s_sfn.add_response("describe_state_machine", desc)
-    s_sfn.activate()
-    s_tag.activate()
-    return Target(ACCT, REGION, None, limiter, _clients=clients), Stubber(clients["xray"])  # type: ignore[arg-type]
+    machine = description(DEFINITION, T0 - timedelta(days=90), tracingConfiguration={"enabled": tracing})
+    return discovered(machine, "xray")
 
 
 def seed(lake: Path, ended: dict[int, timedelta]) -> None:

@@ -260,6 +260,8 @@ def test_filters_that_name_nothing_are_reported_in_words() -> None:
         ("domain", 'No domain called "bogus" in this lake (its domains: care, pay).')
     ]
     assert check(machine="ghost") == [("machine", 'No state machine called "ghost" in this lake.')]
+    scoped = filters.problems(filters.Filters(domain="bogus"), {"pay"}, machines, where, scoped=True)
+    assert scoped == [("domain", 'No domain called "bogus" among the domains you may see (yours: pay).')]
     assert check(domain="pay", machine="care-a") == [
         ("machine", 'State machine "care-a" is not in domain "pay" (its domain: care).')
     ]
@@ -503,3 +505,18 @@ def test_freshness_from_the_run_ledger() -> None:
     # one successful run: no usual interval yet, so never called late
     one = freshness(runs((now - minutes[100], now - minutes[99], 0)), now)
     assert one.usual is None and not one.late
+
+
+def test_the_refresh_interval_comes_from_the_environment_and_a_bad_one_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dashboard import live
+
+    monkeypatch.delenv("STEPSCOPE_REFRESH_S", raising=False)
+    assert live.refresh_seconds() == (30, None)
+    monkeypatch.setenv("STEPSCOPE_REFRESH_S", "12")
+    assert live.refresh_seconds() == (12, None)
+    for bad in ("1", "ten", "-5", "2.5"):
+        monkeypatch.setenv("STEPSCOPE_REFRESH_S", bad)
+        every, problem = live.refresh_seconds()
+        assert every == 30 and problem is not None and repr(bad) in problem
