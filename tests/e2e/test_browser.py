@@ -108,8 +108,18 @@ def assert_clean(pg: object) -> None:
     assert pg.dialogs == []
 
 
-def test_every_page_renders_without_error(app_url: str, page: object) -> None:
+def test_every_page_renders_without_error_and_fetches_nothing_from_outside(
+    app_url: str, page: object
+) -> None:
+    """Every page drawn whole, and nothing asked of any other server: an air-gapped network must see each
+    page complete (no font, icon or script from elsewhere)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    host = urllib.parse.urlsplit(app_url).netloc
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if urllib.parse.urlsplit(r.url).netloc in (host, "") else outside.append(r.url),
+    )
     for name, (path, title) in PAGES.items():
         page.goto(app_url + path)
         settle(page, title)
@@ -120,6 +130,7 @@ def test_every_page_renders_without_error(app_url: str, page: object) -> None:
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         page.set_viewport_size({"width": WIDTH, "height": 1800})
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+    assert [u for u in outside if not u.startswith(("data:", "blob:"))] == []
 
 
 def test_triage_row_click_opens_its_execution(app_url: str, page: object, demo_lake: Path) -> None:
@@ -245,18 +256,3 @@ def test_overview_verdicts_in_the_browser_are_the_cli_verdicts(
             # the innermost block holding the card's heading: the card itself (ancestors come first)
             card = page.locator('[data-testid="stVerticalBlock"]', has=heading).last
             assert words in card.inner_text(), (period, domain, card.inner_text()[:300])
-
-
-def test_the_browser_fetches_nothing_from_outside_the_server(app_url: str, page: object) -> None:
-    """An air-gapped network must see every page whole: no font, icon or script from elsewhere."""
-    host = urllib.parse.urlsplit(app_url).netloc
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda r: None if urllib.parse.urlsplit(r.url).netloc in (host, "") else outside.append(r.url),
-    )
-    for name, (path, title) in PAGES.items():
-        page.goto(app_url + path)
-        settle(page, title)
-        wait_drawn(page, DRAWN[name])
-    assert [u for u in outside if not u.startswith(("data:", "blob:"))] == []

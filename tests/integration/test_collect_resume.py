@@ -25,10 +25,8 @@ class Killed(BaseException):
 
 
 def test_killed_after_n_partition_writes_then_rerun_equals_a_clean_run(env, tmp_path: Path, monkeypatch):
-    run(tmp_path / "clean", batch_size=3)
-    clean = contents(tmp_path / "clean")
     real_write = Lake.write
-    writes = {"n": 0, "limit": 0}
+    writes = {"n": 0, "limit": 10**9}
 
     def crashing_write(self, *a, **kw):
         writes["n"] += 1
@@ -36,10 +34,10 @@ def test_killed_after_n_partition_writes_then_rerun_equals_a_clean_run(env, tmp_
             raise Killed()
         return real_write(self, *a, **kw)
 
-    # Count the writes of a whole run first, then crash at points spread over it.
-    writes["limit"] = 10**9
+    # A clean run counts the writes of a whole run; then crash at points spread over it.
     monkeypatch.setattr(Lake, "write", crashing_write)
-    run(tmp_path / "count", batch_size=3)
+    run(tmp_path / "clean", batch_size=3)
+    clean = contents(tmp_path / "clean")
     total = writes["n"]
     assert total > 20  # state machines, per-batch partitions, watermarks, run row
     for limit in sorted({2, total // 2, total - 2}):
