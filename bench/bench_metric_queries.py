@@ -10,8 +10,11 @@ executions redrawn, through the collector's normalizer. That folder's metadata s
 format (the linked tables are only read by these questions, which need nothing newer).
 
 Prints figures; asserts nothing. Each question: the first call (a fresh connection: footers and
-file lists read once) and the median of warm calls, against the 300 ms target; the ledger's lake side
-also against the naive way (count the executions per machine and start day in one scan).
+file lists read once) and the median of warm calls, against the 300 ms target; the questions that add
+up days (functions, Express costs) also against the same SQL reading every day's datapoints (the way
+before the daily rollup, `metrics_daily`), with whether both agree; the ledger's lake side against
+the naive way (count the executions per machine and start day in one scan); the load before and after.
+A folder made before the rollup gets its `metrics_daily` file written first (that file only).
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ import os
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import duckdb  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from queries.metrics import EXPRESS_GB_SECOND_USD, EXPRESS_REQUEST_USD  # noqa: E402
 
 TARGET_MS = 300
 
@@ -114,6 +121,14 @@ def main() -> None:
     args = ap.parse_args()
     if not os.path.isdir(os.path.join(args.out, "metrics")):
         build_metrics(args.lake, args.out, args.executions, args.workers)
+    elif not os.path.isdir(os.path.join(args.out, "metrics_daily")):  # a folder made before the rollup
+        from lake.store import Lake
+
+        t = time.perf_counter()
+        Lake(args.out).rebuild_rollups(
+            ["metrics_daily"]
+        )  # that file only: the linked tables stay as they are
+        print(f"metrics_daily written from the metrics in {time.perf_counter() - t:.1f} s")
 
     import queries
     from queries.metrics import Metrics
@@ -163,6 +178,7 @@ def main() -> None:
         "WHERE date BETWEEN $d0 AND $d1 GROUP BY ALL",
         {"g": glob, **p},
     ).fetchall()
+    rolled_up_against_datapoints(m, end, args.repeat)
     f_first, f_warm, got = timed(footers, args.repeat)
     n_first, n_warm, want = timed(naive, args.repeat)
     same = int(got["lake"].sum()) == sum(r[2] for r in want)  # type: ignore[index]
@@ -170,6 +186,49 @@ def main() -> None:
         f"\nledger lake side, 30 days: footers {f_first:.0f} / {f_warm:.0f} ms, naive scan {n_first:.0f} / "
         f"{n_warm:.0f} ms (first / warm): {n_warm / max(f_warm, 1e-9):.1f}x; same counts: {same}"
     )
+    print(f"load at the end {os.getloadavg()[0]:.1f}")
+
+
+def rolled_up_against_datapoints(m: Any, end: datetime, repeat: int) -> None:
+    """The questions that add up days, as they run (metrics_daily for whole days, datapoints for the
+    partial ones) against the same SQL given every day of the period as datapoints (the way before the
+    rollup), with whether both give the same figures."""
+    from lake.derived import WEIGHTS
+    from queries.api import _period
+
+    def on_datapoints(name: str, p: dict[str, Any], **params: Any) -> pd.DataFrame:
+        lake = m.q.lake
+        files = [
+            lake.partition_file("metrics", *k) for k in lake.partitions("metrics", str(p["d0"]), str(p["d1"]))
+        ]
+        weighted = [f"{ns}/{metric}" for ns, metric in WEIGHTS]
+        return m._df(
+            name,
+            days=[],
+            edge_files=files,
+            weighted=weighted,
+            weights=list(WEIGHTS.values()),
+            domain=None,
+            **p,
+            **params,
+        )
+
+    def compare(name: str, ask: Any, sql: str, days: int, **params: Any) -> None:
+        p = _period(end - timedelta(days=days), end)
+        first, warm, got = timed(lambda: ask(p["start"], p["end"]), repeat)
+        n_first, n_warm, want = timed(lambda: on_datapoints(sql, p, **params), repeat)
+        numbers = (got.select_dtypes("number"), want.select_dtypes("number"))
+        same = got.shape == want.shape and bool(np.allclose(*numbers))
+        ratio = n_warm / max(warm, 1e-9)
+        print(f"{name:<48} {first:>9.0f} {warm:>9.0f} {n_first:>7.0f}/{n_warm:<7.0f} {ratio:>6.1f}  {same}")
+
+    print(
+        f"\n{'rolled up | on the datapoints (first/warm)':<48} {'first ms':>9} {'warm ms':>9} {'ms':>15} {'x':>6}  same"
+    )
+    compare("functions 7d", m.functions, "metrics_functions", 7, functions=None)
+    compare("functions 30d", m.functions, "metrics_functions", 30, functions=None)
+    prices = {"gb_second_usd": EXPRESS_GB_SECOND_USD, "request_usd": EXPRESS_REQUEST_USD}
+    compare("express_costs 30d", m.express_costs, "metrics_express_costs", 30, **prices)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Layout (Hive style, readable by DuckDB, Athena, Spark)::
     <lake>/sla_facts/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet          derived from executions
     <lake>/failures/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet           derived from executions
     <lake>/metrics/domain=<d>/date=<YYYY-MM-DD>/part-0.parquet            CloudWatch datapoints
+    <lake>/metrics_daily/part-0.parquet                                   derived from metrics: per series and day
 
 `domain` and `date` live only in the path (percent-encoded; DuckDB decodes them); `date` is the UTC
 start date of the execution, so an execution and its state runs and events share a partition.

@@ -127,6 +127,31 @@ METRICS = _schema(
     ("function_name", pa.string(), "the Lambda function of an AWS/Lambda series (else null)"),
 )
 
+# Derived from metrics (lake/derived.py): one row per (metrics partition, series), i.e. per series and UTC
+# day, what the metric questions read for whole days instead of the datapoints. One small file for the
+# whole lake. Nothing here is a percentile of a day: a p95 series keeps its datapoints' highest and their
+# invocation-weighted sum, never a "daily p95".
+METRICS_DAILY = _schema(
+    ("domain", pa.string(), "key part 1: partition domain (__HIVE_DEFAULT_PARTITION__: none)"),
+    ("date", pa.string(), "key part 2: partition date (YYYY-MM-DD)"),
+    ("account_id", pa.string(), "key part 3: AWS account id"),
+    ("region", pa.string(), "key part 4: AWS Region"),
+    ("namespace", pa.string(), "key part 5: AWS/States or AWS/Lambda"),
+    ("metric_name", pa.string(), "key part 6"),
+    ("stat", pa.string(), "key part 7: the statistic of the datapoints"),
+    ("period_s", pa.int32(), "key part 8: seconds each datapoint covers"),
+    ("dimensions", pa.string(), "key part 9: the series' dimensions as a JSON object, keys sorted"),
+    ("unit", pa.string(), "as in metrics"),
+    ("state_machine_arn", pa.string(), "as in metrics"),
+    ("function_name", pa.string(), "as in metrics"),
+    ("datapoints", pa.int64(), "datapoints of the series that day"),
+    ("value_sum", pa.float64(), "their sum: a count's day total (Sum series); / datapoints: their mean"),
+    ("value_min", pa.float64(), "their lowest"),
+    ("value_max", pa.float64(), "their highest (Maximum, p95, p99 series: the day's highest datapoint)"),
+    ("weight_sum", pa.float64(), "weighted series (derived.WEIGHTS): sum of the count at their datapoints"),
+    ("weighted_sum", pa.float64(), "weighted series: sum of value x that count (/ weight_sum: their mean)"),
+)
+
 # -- X-Ray traces (collectors/xray): traces linked to executions ---------------------------------
 # Partitioned by the domain and UTC start date of the execution a trace belongs to.
 TRACES = _schema(

@@ -197,6 +197,8 @@ class Lake:
             if d.partitioned or key is None:
                 self._write_table(d, key, d.derive(rows))
             elif self.rollups:
+                if not self.exists(table_file(name)):  # a lake from before it: first made of every partition
+                    self.rebuild_rollups([name])
                 self._replace_partition_rows(d, key, d.derive(rows))
 
     def _replace_partition_rows(self, spec: TableSpec, key: tuple[str, str], rows: pa.Table) -> None:

@@ -22,6 +22,7 @@ from lake.schema import (
     EXECUTIONS,
     FAILURES,
     METRICS,
+    METRICS_DAILY,
     SLA_FACTS,
     STATE_MACHINES,
     STATE_RUNS,
@@ -88,6 +89,17 @@ TABLES: dict[str, TableSpec] = {
             ),
             True,
             "timestamp",
+            derives=("metrics_daily",),
+        ),
+        # Derived from metrics, one file over every partition: a row per series and day, what the metric
+        # questions read for whole days (one file: a 30-day question opens 1 file, not 180).
+        TableSpec(
+            "metrics_daily",
+            METRICS_DAILY,
+            ("domain", "date", *derived.METRICS_DAILY_KEY),
+            False,
+            derive=derived.metrics_daily,
+            rollup_from="metrics",
         ),
         # X-Ray traces (collectors/xray), in the partition of their execution; traces is the commit marker
         TableSpec("traces", TRACES, ("trace_id",), True, "start_time", ("execution_arn",)),

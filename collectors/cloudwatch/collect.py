@@ -2,16 +2,19 @@
 
 Per target and namespace: the window runs from the cursor minus the look-back (else `--since`,
 else 7 days) to the current minute. It is split by the data's age, the period CloudWatch still
-keeps for it (`segments`), each part asked for in GetMetricData calls of ≤ 500 queries, and each
-part's rows replace whatever the lake held for those series in that time (so a re-collected window
-never doubles a datapoint, not even at another period). The namespace's cursor moves to the end of
-the window only when every series came back whole; otherwise the same window is asked again next run.
+keeps for it (`segments`), and by UTC day, each part asked for in GetMetricData calls of ≤ 500
+queries, and each part's rows replace whatever the lake held for those series in that time (so a
+re-collected window never doubles a datapoint, not even at another period). The parts of one day,
+of both namespaces, are written together: each day partition is rewritten once per run. The
+namespace's cursor moves to the end of the window only when every series came back whole;
+otherwise the same window is asked again next run.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +25,7 @@ from botocore.exceptions import ClientError
 from collectors.aws import Target
 from collectors.cloudwatch import fetch as cwf
 from collectors.cloudwatch.calls import Calls, called, integration_of
-from collectors.cloudwatch.normalize import metric_rows
+from collectors.cloudwatch.normalize import metric_table
 from collectors.cloudwatch.queries import (
     API_NAME,
     INTEGRATION_ARN,
@@ -122,36 +125,80 @@ def collect(ctx: Context, t: Target, machines: list[dict[str, Any]]) -> None:
         ctx.error(f"{t.account_id}/{t.region}: ListMetrics: {error_code(e)}: {e}")
         listed = Listed()
     pacer = TokenBucket(DATAPOINTS_PER_SECOND * 0.8, DATAPOINTS_PER_SECOND * 0.8)
+    queries = {
+        ns: functools.partial(plan, ns, machines=machines, functions=calls.functions, listed=listed)
+        for ns in NAMESPACES
+    }
     for ns in NAMESPACES:
-        ctx.progress.add("metric_series", len(plan(ns, 60, machines, calls.functions, listed)))
-        _collect_namespace(
-            ctx,
-            cw,
-            t,
-            ns,
-            functools.partial(plan, ns, machines=machines, functions=calls.functions, listed=listed),
-            pacer,
-        )
+        ctx.progress.add("metric_series", len(queries[ns](60)))
+    _collect_namespaces(ctx, cw, t, queries, pacer)
     _figures(ctx)
 
 
-def _collect_namespace(
-    ctx: Context, cw: Any, t: Target, ns: str, queries: Callable[[int], list[MetricQuery]], pacer: TokenBucket
+@dataclass(frozen=True)
+class _Part:
+    """One aligned part of a namespace's window, at one period and within one UTC day, as fetched."""
+
+    namespace: str
+    queries: list[MetricQuery]
+    start: datetime
+    end: datetime
+    rows: pa.Table  # normalize.metric_table
+    bad: list[str]  # the series that did not come back whole (their last page's status)
+
+
+def _collect_namespaces(
+    ctx: Context,
+    cw: Any,
+    t: Target,
+    queries: Mapping[str, Callable[[int], list[MetricQuery]]],
+    pacer: TokenBucket,
 ) -> None:
-    """Every part of one namespace's window, then its cursor: the newest datapoint written, moved only
-    when every series came back whole (else the next run asks for the same window again)."""
-    cursor = ctx.cursors.get(SOURCE, t.account_id, t.region, ns) or {}
-    old, now = cursor.get("watermark"), ctx.now()
-    newest: datetime | None = old
-    problems: list[str] = []
-    try:
-        for a, b, period in segments(lower_bound(ctx.opts, old, now), _floor(now, 60), now):
-            for day_a, day_b in _days(a, b):  # one day at a time: a partition's rows, rewritten once
-                got, bad = _collect_part(ctx, cw, t, queries(period), day_a, day_b, pacer)
-                problems += bad
-                newest = max((x for x in (newest, got) if x is not None), default=None)
-    except ClientError as e:
-        problems.append(f"GetMetricData: {error_code(e)}: {e}")
+    """Every part of each namespace's window, a UTC day at a time with the namespaces side by side, so a
+    day's partitions are rewritten once (a 30-day first run: once each, not once per namespace and
+    period); then each namespace's cursor: the newest datapoint written, moved only when every series
+    came back whole (else the next run asks for the same window again). An API error ends its
+    namespace's collection for the run."""
+    now = ctx.now()
+    cursors = {ns: ctx.cursors.get(SOURCE, t.account_id, t.region, ns) or {} for ns in queries}
+    newest: dict[str, datetime | None] = {ns: c.get("watermark") for ns, c in cursors.items()}
+    problems: dict[str, list[str]] = {ns: [] for ns in queries}
+    days: dict[datetime, list[tuple[str, datetime, datetime, int]]] = {}
+    for ns, cursor in cursors.items():
+        for a, b, period in segments(
+            lower_bound(ctx.opts, cursor.get("watermark"), now), _floor(now, 60), now
+        ):
+            for day_a, day_b in _days(a, b):
+                days.setdefault(_floor(day_a, 86400), []).append((ns, day_a, day_b, period))
+    stopped: set[str] = set()  # namespaces that met an API error: the rest waits for the next run
+    for day in sorted(days):
+        parts = []
+        for ns, a, b, period in days[day]:
+            if ns in stopped:
+                continue
+            try:
+                parts.append(_fetch(ctx, cw, t, ns, queries[ns](period), a, b, pacer))
+            except ClientError as e:
+                problems[ns].append(f"GetMetricData: {error_code(e)}: {e}")
+                stopped.add(ns)
+        _replace(ctx, t, parts)
+        for p in parts:
+            problems[p.namespace] += p.bad
+            got = pc.max(p.rows.column("timestamp")).as_py() if len(p.rows) else None
+            newest[p.namespace] = max((x for x in (newest[p.namespace], got) if x is not None), default=None)
+    for ns, cursor in cursors.items():
+        _put_cursor(ctx, t, ns, cursor, problems[ns], newest[ns], now)
+
+
+def _put_cursor(
+    ctx: Context,
+    t: Target,
+    ns: str,
+    cursor: Mapping[str, Any],
+    problems: list[str],
+    newest: datetime | None,
+    now: datetime,
+) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         ctx.error(f"{t.account_id}/{t.region} {ns}: {problems[0]}{more}")
@@ -160,19 +207,19 @@ def _collect_namespace(
     ctx.put_cursor(SOURCE, t, ns, cursor, error, moved, incomplete_items=len(problems))
 
 
-def _collect_part(
+def _fetch(
     ctx: Context,
     cw: Any,
     t: Target,
-    queries: Sequence[MetricQuery],
+    namespace: str,
+    queries: list[MetricQuery],
     start: datetime,
     end: datetime,
     pacer: TokenBucket,
-) -> tuple[datetime | None, list[str]]:
-    """Fetch one aligned part at one period and replace it in the lake; returns the newest datapoint
-    and the series that did not come back whole (their last page's status)."""
+) -> _Part:
+    """Fetch one aligned part at one period: its rows and the series that did not come back whole."""
     status: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
+    tables: list[pa.Table] = []
     for batch in cwf.batches(queries):
         wait = pacer.reserve(min(cwf.estimated_datapoints(batch, start, end), pacer.capacity))
         if wait > 0:
@@ -184,52 +231,57 @@ def _collect_part(
             ctx.progress.add("metric_messages")
             ctx.log.warning("metrics: %s/%s: CloudWatch says %s", t.account_id, t.region, m)
         status.update((r["Id"], r.get("StatusCode") or COMPLETE) for r in data.results)
-        rows += metric_rows(batch, data.results, account_id=t.account_id, region=t.region)
-    _replace(ctx, t, queries, rows, start, end)
+        tables.append(metric_table(batch, data.results, account_id=t.account_id, region=t.region))
     by_id = {q.id: q for q in queries}
     bad = [
         f"{by_id[i].metric_name} {by_id[i].stat} {by_id[i].dimensions_json}: {code}"
         for i, code in status.items()
         if code != COMPLETE
     ]
-    return max((r["timestamp"] for r in rows), default=None), bad
+    rows = (
+        pa.concat_tables(tables) if tables else metric_table([], [], account_id=t.account_id, region=t.region)
+    )
+    return _Part(namespace, queries, start, end, rows, bad)
 
 
-def _replace(
-    ctx: Context,
-    t: Target,
-    queries: Sequence[MetricQuery],
-    rows: list[dict[str, Any]],
-    start: datetime,
-    end: datetime,
-) -> None:
-    """Write rows so they replace every old datapoint of these series in [start, end), whatever its period."""
-    if not queries:
+def _replace(ctx: Context, t: Target, parts: Sequence[_Part]) -> None:
+    """Write one day's parts so their rows replace every old datapoint of the series each asked for in
+    its window, whatever its period: each partition of the day is written once."""
+    parts = [p for p in parts if p.queries]
+    if not parts:
         return
-    namespace = queries[0].namespace
-    series = pa.array(sorted({"\x1f".join((q.metric_name, q.stat, q.dimensions_json)) for q in queries}))
+    keys = [
+        (p, pa.array(sorted({"\x1f".join((q.metric_name, q.stat, q.dimensions_json)) for q in p.queries})))
+        for p in parts
+    ]
 
     def window(old: pa.Table) -> Any:
         ts = old.column("timestamp")
         key = pc.binary_join_element_wise(
             old.column("metric_name"), old.column("stat"), old.column("dimensions"), "\x1f"
         )
-        return pc.and_(
-            pc.and_(
-                pc.and_(
-                    pc.equal(old.column("account_id"), t.account_id), pc.equal(old.column("region"), t.region)
-                ),
-                pc.and_(pc.equal(old.column("namespace"), namespace), pc.is_in(key, value_set=series)),
-            ),
-            pc.and_(pc.greater_equal(ts, pa.scalar(start, ts.type)), pc.less(ts, pa.scalar(end, ts.type))),
+        ours = pc.and_(
+            pc.equal(old.column("account_id"), t.account_id), pc.equal(old.column("region"), t.region)
         )
+        asked = pa.repeat(pa.scalar(False), len(old))
+        for p, series in keys:
+            inside = pc.and_(
+                pc.greater_equal(ts, pa.scalar(p.start, ts.type)), pc.less(ts, pa.scalar(p.end, ts.type))
+            )
+            mine = pc.and_(pc.equal(old.column("namespace"), p.namespace), pc.is_in(key, value_set=series))
+            asked = pc.or_(asked, pc.and_(inside, mine))
+        return pc.and_(ours, asked)
 
-    if rows:
+    rows = pa.concat_tables([p.rows for p in parts])
+    if len(rows):
         ctx.lake.write_partitioned("metrics", rows, replace_where=window)
-    written = {(r["domain"] or NO_DOMAIN, r["date"]) for r in rows}
-    for domain, date in ctx.lake.partitions(
-        "metrics", utc_date(start), utc_date(end - timedelta(milliseconds=1))
-    ):
+    written = {
+        (g["domain"] or NO_DOMAIN, g["date"])
+        for g in rows.group_by(["domain", "date"]).aggregate([]).to_pylist()
+    }
+    first = min(p.start for p in parts)
+    last = max(p.end for p in parts) - timedelta(milliseconds=1)
+    for domain, date in ctx.lake.partitions("metrics", utc_date(first), utc_date(last)):
         if (domain, date) not in written:  # old datapoints of the window where none came back now
             ctx.lake.write("metrics", [], domain=domain, date=date, replace_where=window)
 

@@ -1,6 +1,6 @@
 """The simulated account's CloudWatch: AWS/States and AWS/Lambda datapoints of the executions a build
 draws, answered to the collector's own queries (`collectors.cloudwatch.queries.plan`) as
-GetMetricData results and written through its normalizer (`metric_rows`), as one collection at the
+GetMetricData results and written through its normalizer (`metric_table`), as one collection at the
 end of the window would get them: periods by age (`segments`: 60 s for the last 15 days, then 300 s,
 then 3600 s).
 
@@ -37,14 +37,13 @@ import pyarrow as pa
 
 from collectors.cloudwatch.calls import called
 from collectors.cloudwatch.collect import segments
-from collectors.cloudwatch.normalize import metric_rows
+from collectors.cloudwatch.normalize import metric_table
 from collectors.cloudwatch.queries import LAMBDA, NAMESPACES, Listed, MetricQuery, plan
 from collectors.simulate.model import ACCOUNT_ID, MachineSpec
 from collectors.simulate.replicate import Template
 from collectors.simulate.scenario import DAY_MS, ms_to_dt
 from lake.asl import parse_definition
 from lake.functions import task_function
-from lake.schema import METRICS
 from lake.store import Lake
 
 MINUTE_MS = 60_000
@@ -268,19 +267,22 @@ def write_metrics(
 ) -> int:
     """Answer every query of one collection at `end_ms` over [start_ms, end_ms) from the days'
     emissions and write the rows, one UTC day of datapoints at a time (a day is its own partitions, so
-    `workers` processes write days side by side); returns the number of datapoints."""
+    `workers` processes write days side by side), then the daily rollup of them all in one pass;
+    returns the number of datapoints."""
     global _JOB
     _JOB = _Job(lake_uri, account, list(sm_rows), _Series(days), start_ms, end_ms)
     first = start_ms // DAY_MS * DAY_MS
     chunks = [(d, min(d + DAY_MS, end_ms)) for d in range(first, end_ms, DAY_MS)]
     try:
         if workers <= 1 or "fork" not in mp.get_all_start_methods():
-            return sum(_write_day(c) for c in chunks)
-        # forked workers share the emissions read-only
-        with mp.get_context("fork").Pool(workers) as pool:
-            return sum(pool.imap_unordered(_write_day, chunks))
+            n = sum(_write_day(c) for c in chunks)
+        else:  # forked workers share the emissions read-only
+            with mp.get_context("fork").Pool(workers) as pool:
+                n = sum(pool.imap_unordered(_write_day, chunks))
     finally:
         _JOB = None
+    Lake(lake_uri, durable=False).rebuild_rollups(["metrics_daily"])
+    return n
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,7 @@ def _write_day(chunk: tuple[int, int]) -> int:
         "function": {f: i for i, f in enumerate(account.functions)},
     }
     window_end = ms_to_dt(job.end_ms // MINUTE_MS * MINUTE_MS)
-    rows: list[dict[str, Any]] = []
+    tables: list[pa.Table] = []
     for r, region in enumerate(account.regions):
         machines = [row for row in job.sm_rows if row["region"] == region]
         functions = called(machines, region, ACCOUNT_ID).functions
@@ -318,13 +320,12 @@ def _write_day(chunk: tuple[int, int]) -> int:
             for ns in NAMESPACES:
                 queries = plan(ns, period, machines, functions, Listed())
                 results = [job.series.result(q, r, index, (lo, hi, period)) for q in queries]
-                rows += metric_rows(queries, results, account_id=ACCOUNT_ID, region=region)
-    if rows:
-        cols = {f.name: pa.array([row[f.name] for row in rows], f.type) for f in METRICS}
-        for key in ("domain", "date"):  # the partition
-            cols[key] = pa.array([row[key] for row in rows], pa.string())
-        Lake(job.lake_uri, durable=False).write_partitioned("metrics", pa.table(cols))
-    return len(rows)
+                tables.append(metric_table(queries, results, account_id=ACCOUNT_ID, region=region))
+    rows = pa.concat_tables(tables) if tables else None
+    if rows is not None and len(rows):
+        # the whole-lake rollup is left to write_metrics: days are written side by side
+        Lake(job.lake_uri, durable=False, rollups=False).write_partitioned("metrics", rows)
+    return len(rows) if rows is not None else 0
 
 
 def _ms(t: datetime) -> int:
@@ -359,13 +360,14 @@ class _Series:
     def result(
         self, q: MetricQuery, region: int, index: dict[str, dict[str, int]], window: tuple[int, int, int]
     ) -> dict[str, Any]:
-        """The GetMetricData result of one query (every datapoint: one call, one page)."""
+        """The GetMetricData result of one query (every datapoint: one call, one page), its timestamps and
+        values as numpy arrays (the normalizer takes them as they are: no datetime per datapoint)."""
         stamps, values = self._datapoints(q, region, index, window)
         return {
             "Id": q.id,
             "Label": q.metric_name,
-            "Timestamps": [ms_to_dt(int(x)) for x in stamps],
-            "Values": [float(v) for v in values],
+            "Timestamps": stamps.astype("datetime64[ms]"),
+            "Values": values.astype(np.float64),
             "StatusCode": "Complete",
         }
 

@@ -37,6 +37,41 @@ CREATE OR REPLACE MACRO metrics(g) AS TABLE
 SELECT *
 FROM read_parquet(g, hive_partitioning = true, hive_types = {'domain': 'VARCHAR', 'date': 'DATE'});
 
+-- Their daily rollup, one file for the whole lake (lake/derived.py says what it keeps per statistic):
+-- `domain` and `date` are columns, as the metrics partitions have them (DuckDB's types; no domain = NULL).
+CREATE OR REPLACE MACRO metrics_daily(g) AS TABLE
+SELECT * REPLACE (nullif(domain, '__HIVE_DEFAULT_PARTITION__') AS domain, date::DATE AS date)
+FROM read_parquet(g);
+
+-- metrics_daily rows of a period [t0, t1): its whole days (`days`, dates) from the rollup file `g`, its
+-- partial days at the edges summed here from the datapoints in the period (edge_files: metrics files)
+-- as lake/derived.py metrics_daily sums a day. A datapoint of a weighted series (`weighted`, entries
+-- 'namespace/metric') is paired with the Sum datapoint of its count (`weights`, same position) at the
+-- same account, Region, dimensions, period and time. Of one domain (NULL = all; the edge files are
+-- the caller's to choose).
+CREATE OR REPLACE MACRO metric_days(g, days, dom, edge_files, t0, t1, weighted, weights) AS TABLE
+WITH points AS (
+    SELECT *, weights[list_position(weighted, namespace || '/' || metric_name)] AS weight_metric
+    FROM metrics(edge_files)
+    WHERE timestamp >= t0 AND timestamp < t1
+), counts AS (
+    SELECT account_id, region, namespace, dimensions, period_s, timestamp, metric_name, value AS weight
+    FROM points
+    WHERE stat = 'Sum' AND list_contains(weights, metric_name)
+)
+SELECT p.domain, p.date, p.account_id, p.region, p.namespace, p.metric_name, p.stat, p.period_s,
+       p.dimensions, p.unit, p.state_machine_arn, p.function_name,
+       count(*)::BIGINT AS datapoints, sum(p.value) AS value_sum, min(p.value) AS value_min,
+       max(p.value) AS value_max, sum(c.weight) AS weight_sum, sum(p.value * c.weight) AS weighted_sum
+FROM points p
+LEFT JOIN counts c
+       ON c.metric_name = p.weight_metric AND c.account_id = p.account_id AND c.region = p.region
+      AND c.namespace = p.namespace AND c.dimensions = p.dimensions AND c.period_s = p.period_s
+      AND c.timestamp = p.timestamp
+GROUP BY ALL
+UNION ALL BY NAME
+SELECT * FROM metrics_daily(g) WHERE list_contains(days, date) AND (dom IS NULL OR domain = dom);
+
 -- X-Ray: traces, one row per segment and subsegment, and the executions without a trace (and why).
 CREATE OR REPLACE MACRO traces(g) AS TABLE
 SELECT *

@@ -12,6 +12,9 @@ A  D1: a1 succeeded, a2 failed, a3 failed at 23:55, was redriven on D2 00:30 and
 B  D1: CloudWatch counted 2, the lake has none of B's executions before D2 (not tagged then).
    D2: b1, counted once.
 C  D1: c1 and c2 in the lake, CloudWatch counted 1 (extra). D2: c3, no CloudWatch datapoints at all.
+
+Lambda function f (domain pay) has datapoints on D1 14:00-14:01 and D2 09:00-09:02, so a period can take
+D1 whole and D2 in part, or the other way round; E's Express datapoints are on D1 14:00-14:01.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
-
-from collectors.cloudwatch.normalize import metric_rows
+from collectors.cloudwatch.normalize import metric_table
 from collectors.cloudwatch.queries import MetricQuery
 from lake.store import Lake
 
@@ -128,13 +129,21 @@ ACCOUNT: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[datetime,
 }
 # Lambda function f: (metric, stat) → datapoints
 FUNCTION = "f"
+
+
+def minutes(day: datetime, hour: int, values: list[float]) -> list[tuple[datetime, float]]:
+    """Datapoints at `hour`:00, :01, ... of `day`."""
+    return [(at(day, hour, m), v) for m, v in enumerate(values)]
+
+
+# On D2 09:02 a duration came back without its Invocations datapoint: it weighs nothing.
 LAMBDA: dict[tuple[str, str], list[tuple[datetime, float]]] = {
-    ("Invocations", "Sum"): [(at(D1, 14), 10), (at(D1, 14, 1), 30)],
-    ("Errors", "Sum"): [(at(D1, 14), 1)],
+    ("Invocations", "Sum"): minutes(D1, 14, [10, 30]) + minutes(D2, 9, [20, 5]),
+    ("Errors", "Sum"): [(at(D1, 14), 1), (at(D2, 9, 1), 3)],
     ("Throttles", "Sum"): [(at(D1, 14, 1), 2)],
-    ("Duration", "Average"): [(at(D1, 14), 50), (at(D1, 14, 1), 80)],
-    ("Duration", "p95"): [(at(D1, 14), 100), (at(D1, 14, 1), 200)],
-    ("Duration", "Maximum"): [(at(D1, 14), 150), (at(D1, 14, 1), 400)],
+    ("Duration", "Average"): minutes(D1, 14, [50, 80]) + minutes(D2, 9, [60, 90, 70]),
+    ("Duration", "p95"): minutes(D1, 14, [100, 200]) + minutes(D2, 9, [120, 300, 500]),
+    ("Duration", "Maximum"): minutes(D1, 14, [150, 400]) + minutes(D2, 9, [130, 350, 600]),
 }
 
 
@@ -197,7 +206,5 @@ def build(path: str) -> Lake:
         ],
     )
     queries, results = _results()
-    lake.write_partitioned(
-        "metrics", pa.Table.from_pylist(metric_rows(queries, results, account_id=ACCT, region=REGION))
-    )
+    lake.write_partitioned("metrics", metric_table(queries, results, account_id=ACCT, region=REGION))
     return lake

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from collectors.aws import Target
 from collectors.cloudwatch.calls import called, function_name
 from collectors.cloudwatch.collect import segments
-from collectors.cloudwatch.normalize import metric_rows
+from collectors.cloudwatch.normalize import metric_table
 from collectors.cloudwatch.queries import LAMBDA, STATES, Listed, MetricQuery, plan
 from collectors.run import Run, Summary
 from collectors.source import CollectOptions
@@ -333,7 +333,9 @@ def test_the_period_follows_the_age_at_the_15_and_63_day_edges(start, want):
     assert segments(start, T0, T0) == want
 
 
-def test_an_older_window_is_asked_at_300_s_then_60_s_and_a_coarser_recollect_replaces_it(tmp_path: Path):
+def test_an_older_window_is_asked_at_300_s_then_60_s_and_a_coarser_recollect_replaces_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     t, s = stubbed()
     st60 = queries(STATES, 60)
     started60 = q(st60, "ExecutionsStarted", "Sum")
@@ -351,17 +353,30 @@ def test_an_older_window_is_asked_at_300_s_then_60_s_and_a_coarser_recollect_rep
     t, s = stubbed()
     with s:
         add_listing(s)
-        for ns in (STATES, LAMBDA):  # one request per UTC day of each part
-            for a, b, period in ((at(0), edge, 300), (edge, later, 60)):
-                for x, y in utc_days(a, b):
-                    found = (
-                        [result(started300, [(at(0), 5.0), (at(5), 5.0)])]
-                        if (ns, x) == (STATES, at(0))
-                        else []
-                    )
-                    add_data(s, queries(ns, period), x, y, found)
+        parts = [
+            (ns, period, x, y)
+            for ns in (STATES, LAMBDA)
+            for a, b, period in ((at(0), edge, 300), (edge, later, 60))
+            for x, y in utc_days(a, b)
+        ]
+        # one request per UTC day of each part, a day's parts of both namespaces together (one write)
+        for ns, period, x, y in sorted(parts, key=lambda p: p[2].date()):
+            found = [result(started300, [(at(0), 5.0), (at(5), 5.0)])] if (ns, x) == (STATES, at(0)) else []
+            add_data(s, queries(ns, period), x, y, found)
+        written: list[tuple[str | None, str | None]] = []
+        write = Lake.write
+
+        def counted(lake: Lake, table: str, rows: Any, **kw: Any) -> int:
+            if table == "metrics":
+                written.append((kw.get("domain"), kw.get("date")))
+            return write(lake, table, rows, **kw)
+
+        monkeypatch.setattr(Lake, "write", counted)
         run(t, tmp_path, now=later)
         s.assert_no_pending_responses()
+    # 21 days of 2 namespaces, one of them in two parts (300 s, then 60 s): each partition written once
+    assert len({x.date() for _, _, x, _ in parts}) == 21 and len(parts) == 2 * 22
+    assert sorted(written) == sorted(set(written)) and written
     assert sorted((r["period_s"], r["timestamp"], r["value"]) for r in rows(tmp_path)) == [
         (300, at(0), 5.0),
         (300, at(5), 5.0),
@@ -437,7 +452,7 @@ def test_called_functions_domains_integrations_and_unresolved():
     ]
 
 
-def test_metric_rows_contract():
+def test_metric_table_contract():
     x = MetricQuery(
         "m1", STATES, "OpenExecutionCount", "Maximum", 60, {"b": "2", "a": "1"}, "Count", kind="gauge"
     )
@@ -447,13 +462,13 @@ def test_metric_rows_contract():
         "Values": [3, 4.5],
         "StatusCode": "Complete",
     }
-    out = metric_rows([x], [page, page], account_id=ACCT, region=REGION)
+    out = metric_table([x], [page, page], account_id=ACCT, region=REGION).to_pylist()
     assert [(r["timestamp"], r["value"], r["dimensions"], r["domain"], r["date"]) for r in out] == [
         (T0, 4.5, '{"a":"1","b":"2"}', None, "2024-05-01"),
         (T0 + timedelta(minutes=1), 3.0, '{"a":"1","b":"2"}', None, "2024-05-01"),
     ]
     with pytest.raises(ValueError, match="answers no query"):
-        metric_rows([x], [{**page, "Id": "zz"}], account_id=ACCT, region=REGION)
+        metric_table([x], [{**page, "Id": "zz"}], account_id=ACCT, region=REGION)
     with pytest.raises(ValueError, match="lowercase"):
         MetricQuery("M1", STATES, "X", "Sum", 60)
 
@@ -471,7 +486,7 @@ def test_the_table_has_exactly_the_columns_of_the_contract(tmp_path: Path):
         domain="claims",
     )
     Lake(str(tmp_path)).write_partitioned(
-        "metrics", metric_rows([x], [result(x, [(T0, 1.0)])], account_id=ACCT, region=REGION)
+        "metrics", metric_table([x], [result(x, [(T0, 1.0)])], account_id=ACCT, region=REGION)
     )
     (f,) = (tmp_path / "metrics").rglob("*.parquet")
     assert pq.read_schema(f).names == [
