@@ -1,7 +1,7 @@
 """Audit export benchmark: a 30-day export of the busiest domain of a big lake, each side in a fresh
-process, printing time, rows/s and peak memory; the exporter before the columnar rewrite (read from git
-at OLD_COMMIT) side by side, with the ratio and whether both files are the same bytes; then
-`verify-audit` of the new file.
+process, printing time, rows/s and peak memory; the exporter of OLD_COMMIT (its `queries` and `lake`
+packages taken from git) side by side, with the ratio and whether both files are the same bytes; then
+`verify-audit` of the new file, and of the same file by OLD_COMMIT's verifier.
 
     python bench/bench_export.py --lake /tmp/stepscope-bench-lake [--days 30] [--repeat 3] [--no-old]
 
@@ -20,7 +20,9 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OLD_COMMIT = "ed634fe"  # queries/export.py as it was: Arrow cells, one thread, copies of every batch
+# The exporter before the file reader: DuckDB read and sorted the period two days at a time, and
+# verify-audit counted records with bytes.split, one thread.
+OLD_COMMIT = "5e0c9c4"
 
 PRELUDE = """
 import json, os, resource, sys, time
@@ -40,7 +42,7 @@ def report(t0, c0, rows, sha):
 r0 = resource.getrusage(resource.RUSAGE_SELF); c0 = r0.ru_utime + r0.ru_stime
 """
 
-NEW = (
+EXPORT = (
     PRELUDE
     + """
 from queries.audit.job import export_audit
@@ -52,45 +54,43 @@ print(json.dumps({"file": os.path.join(out, done.rel)}))
 """
 )
 
-OLD = (
-    PRELUDE
-    + """
-import importlib.util, subprocess
-src = subprocess.run(["git", "-C", sys.argv[4], "show", sys.argv[5] + ":queries/export.py"],
-                     capture_output=True, text=True, check=True).stdout
-spec = importlib.util.spec_from_loader("old_export", loader=None)
-old = importlib.util.module_from_spec(spec)
-exec(compile(src, "old_export.py", "exec"), old.__dict__)
-t0 = time.perf_counter()
-m = old.export_audit(q.audit_batches(domain, start, end, cfg), os.path.join(out, "old.csv"), {})
-report(t0, c0, m["rows"], m["sha256"])
-"""
-)
-
 VERIFY = """
 import json, os, resource, sys, time
 from queries.audit.verify import verify
+u = resource.getrusage(resource.RUSAGE_SELF)
+c0 = u.ru_utime + u.ru_stime  # after the imports, as for the exports
 t0 = time.perf_counter()
 r = verify(sys.argv[1])
 u = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"s": time.perf_counter() - t0, "cpu": u.ru_utime + u.ru_stime, "findings": r.findings,
+print(json.dumps({"s": time.perf_counter() - t0, "cpu": u.ru_utime + u.ru_stime - c0, "findings": r.findings,
                   "peak_mib": u.ru_maxrss / 1024, "load": os.getloadavg()[0]}))
 """
 
 
-def run(code: str, *args: str) -> list[dict]:
+def run(code: str, *args: str, tree: str = ROOT) -> list[dict]:
+    """Run `code` in a fresh interpreter that imports the packages of `tree`."""
     out = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT},
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": tree},
     )
     if out.returncode:
         sys.exit(
             f"bench_export: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"
         )
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def old_tree(commit: str, into: str) -> str:
+    """The `queries` and `lake` packages as they were at `commit`, in a folder of their own."""
+    os.makedirs(into)
+    archive = subprocess.run(
+        ["git", "-C", ROOT, "archive", commit, "queries", "lake"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
 
 
 def line(name: str, runs: list[dict]) -> str:
@@ -118,27 +118,32 @@ def main() -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        tree = None if a.no_old else old_tree(OLD_COMMIT, os.path.join(tmp, "old-tree"))
         new, old = [], []
         for i in range(a.repeat):
-            got = run(NEW, a.lake, str(a.days), os.path.join(tmp, f"new{i}"), ROOT)
+            got = run(EXPORT, a.lake, str(a.days), os.path.join(tmp, f"new{i}"), ROOT)
             new.append(got[0])
             path = got[1]["file"]
-            if not a.no_old:
-                old.append(run(OLD, a.lake, str(a.days), tmp, ROOT, OLD_COMMIT)[0])
+            if tree:
+                old.append(run(EXPORT, a.lake, str(a.days), os.path.join(tmp, f"old{i}"), ROOT, tree=tree)[0])
         print(line("export", new), flush=True)
         if old:
             print(line(f"export at {OLD_COMMIT}", old), flush=True)
         checks = [run(VERIFY, path)[0] for _ in range(a.repeat)]
         print(line("verify-audit", checks), flush=True)
+        old_checks = [run(VERIFY, path, tree=tree)[0] for _ in range(a.repeat)] if tree else []
+        if old_checks:
+            print(line(f"verify-audit at {OLD_COMMIT}", old_checks), flush=True)
         print(
-            f"{new[0]['rows']:,} rows of domain {new[0]['domain']}; CSV {os.path.getsize(path) / 2**20:,.0f} MiB"
+            f"{new[0]['rows']:,} rows of domain {new[0]['domain']}; CSV {os.path.getsize(path) / 2**20:,.0f} MiB; "
+            f"SHA-256 {new[0]['sha256']}"
         )
         if old:
             ratio = statistics.median(r["s"] for r in old) / statistics.median(r["s"] for r in new)
-            same = new[0]["sha256"] == old[0]["sha256"]
+            same = all(r["sha256"] == old[0]["sha256"] for r in new + old)
             print(f"speed-up {ratio:.1f}x; same bytes as the old exporter: {'yes' if same else 'NO'}")
-        if any(c["findings"] for c in checks):
-            print(f"verify-audit findings: {checks[0]['findings']}")
+        if any(c["findings"] for c in checks + old_checks):
+            print(f"verify-audit findings: {(checks + old_checks)[0]['findings']}")
     print(
         f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} at end (median of {a.repeat} run(s))"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +16,7 @@ from lake.store import Lake
 from lake.tables import TABLES
 from lake.upgrade import UPGRADE_COMMAND, LakeFormatError, check_format
 from queries import log_coverage, sla, sla_runs
+from queries.audit import rows as audit_files
 from queries.loader import load_sql, params_of
 from queries.sla_config import Objective, SlaConfig
 from queries.source import LakeSource
@@ -27,10 +27,10 @@ LATE_MATERIALIZATION_ROWS = 1000
 AUDIT_PAGE_ROWS = 1000
 AUDIT_PAGE_MAX = 100_000
 # Rows per Arrow record batch when a result is streamed (the audit export): bounded memory, few batches.
-STREAM_BATCH_ROWS = 10_000
-# Days of executions the audit export sorts at once: memory stays bounded (a 30-day export of the
-# 10M bench lake peaks at about 470 MiB with 2, 690 MiB with 7), queries stay few.
-AUDIT_CHUNK_DAYS = 2
+# Each batch costs a few hundred calls into Arrow: the CSV of a 30-day export of the bench lake's busiest
+# domain renders in ~1.6 CPU-s in batches of 10,000 rows, ~1.4 in 16,384 or 32,768, but 32,768 takes
+# the export's peak to ~525 MiB (~450 with 16,384).
+STREAM_BATCH_ROWS = 16_384
 # How far back the triage list looks first, before reading the whole period.
 TRIAGE_FIRST_LOOK = timedelta(days=1)
 TS_COLUMNS = (
@@ -171,18 +171,6 @@ class Queries:
 
     def _run(self, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
         return self._con.cursor().execute(load_sql(name), self._bind(name, **params))
-
-    def _stream(self, name: str, batch_rows: int, **params: Any) -> pa.RecordBatchReader:
-        """The result as Arrow record batches, produced as they are read (one fixed schema)."""
-        cur = self._con.cursor()
-        # A relation streams; an executed statement's result would be copied whole first.
-        reader = cur.sql(load_sql(name), params=self._bind(name, **params)).to_arrow_reader(batch_rows)
-
-        def batches() -> Any:
-            _ = cur  # the cursor lives as long as the batches are read
-            yield from reader
-
-        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _df(self, name: str, **params: Any) -> pd.DataFrame:
         df = self._run(name, **params).df()
@@ -928,27 +916,20 @@ class Queries:
         batch_rows: int = STREAM_BATCH_ROWS,
     ) -> pa.RecordBatchReader:
         """`audit_rows` as Arrow record batches of at most `batch_rows` rows, read as they are consumed
-        (what the export writes from, so a long period never sits in memory whole)."""
+        (what the export writes from, so a long period never sits in memory whole): straight from the
+        period's executions files (queries/audit/rows.py), the repeated text columns as dictionaries."""
         if int(batch_rows) < 1:
             raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
         params = self._audit_params(domain, start, end, config)
-        # A few UTC days (whole partitions) at a time: the chunks' start times do not overlap, so their
-        # sorted rows in chunk order are the whole period's order, and only one chunk is sorted in memory.
-        readers = (
-            self._stream(
-                "audit_rows",
-                int(batch_rows),
-                **{**params, **_period(a, b)},
-                limit=None,
-                after_ts=None,
-                after_arn=None,
-            )
-            for a, b in _days(params["start"], params["end"], AUDIT_CHUNK_DAYS)
+        rule = audit_files.SlaRule(
+            dict(zip(params["thr_keys"], params["thr_ms"], strict=True)),
+            params["thr_default_ms"],
+            list(zip(params["xd"], params["xm"], params["xs"], params["xe"], strict=True)),
         )
-        first = next(readers)  # the schema; later days are queried only when reached
-        return pa.RecordBatchReader.from_batches(
-            first.schema, itertools.chain.from_iterable(itertools.chain([first], readers))
+        batches = audit_files.audit_batches(
+            self.lake, domain, params["start"], params["end"], rule, int(batch_rows)
         )
+        return pa.RecordBatchReader.from_batches(audit_files.SCHEMA, batches)
 
     def log_coverage(self) -> pd.DataFrame:
         """Per machine read from CloudWatch Logs: name, domain, type, logging_level, include_execution_data,
@@ -1015,16 +996,6 @@ def _edge_dates(period: dict[str, Any], exclusions: dict[str, Any]) -> list[date
         last = (min(xe, period["end"]) - timedelta(microseconds=1)).astimezone(UTC).date()
         edge.update(first + timedelta(days=i) for i in range((last - first).days + 1))
     return sorted(edge)
-
-
-def _days(start: datetime, end: datetime, days: int = 1) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at UTC midnights into pieces of at most `days` days."""
-    out = []
-    while start < end:
-        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=days)
-        out.append((start, min(midnight, end)))
-        start = min(midnight, end)
-    return out
 
 
 def _span(seconds: int) -> str:

@@ -329,3 +329,59 @@ def test_the_preview_frame_is_the_csv(lake):
     lines = list(csv.reader(io.StringIO(to_csv(rows).decode())))
     assert list(frame.columns) == lines[0] and frame.values.tolist() == lines[1:]
     q.close()
+
+
+def test_timestamp_cells_are_arrows_own_text_of_the_time():
+    """The digit-by-digit timestamp cells against Arrow's timestamp cast, over the years 0 to 9999,
+    in every unit, with nulls and sliced arrays."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from queries.export import column_cells
+
+    def arrow_text(arr: pa.Array) -> list[str]:
+        if arr.type.unit == "ns":
+            arr = pc.floor_temporal(arr, unit="microsecond")
+        us = arr.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        ms = pa.array(
+            np.floor_divide(us.fill_null(0).to_numpy(), 1000),
+            pa.timestamp("ms"),
+            mask=np.asarray(us.is_null()),
+        )
+        return [
+            f"{s.replace(' ', 'T', 1)}Z" if s is not None else "" for s in ms.cast(pa.string()).to_pylist()
+        ]
+
+    rng = np.random.default_rng(7)
+    first_s, last_s = -62_167_219_200, 253_402_300_799  # 0000-01-01 .. 9999-12-31T23:59:59
+    for unit, per_s in (("s", 1), ("ms", 1000), ("us", 10**6), ("ns", 10**9)):
+        lo, hi = max(first_s * per_s, -(2**62)), min(last_s * per_s, 2**62)
+        values = rng.integers(lo, hi, 3000)
+        arr = pa.array(values, pa.timestamp(unit, tz="UTC"), mask=rng.random(3000) < 0.1)
+        for part in (arr, arr.slice(5, 2000), arr.slice(0, 0)):
+            assert column_cells(part) == arrow_text(part), unit
+    with pytest.raises(ValueError, match="years 0 to 9999"):
+        column_cells(pa.array([last_s + 1], pa.timestamp("s", tz="UTC")))
+
+
+def test_dictionary_columns_render_as_their_values():
+    import pyarrow as pa
+
+    from queries.export import batch_csv
+
+    values = ["a,b", 'say "hi"', "line\nbreak", "=1", None, "", "a,b", "plain", None, "=1"]
+    plain = pa.RecordBatch.from_pydict({c: values for c in ("account_id", "error", "cause", "name")})
+    encoded = pa.RecordBatch.from_arrays(
+        [
+            plain.column(0).dictionary_encode(),
+            plain.column(1).dictionary_encode(),
+            plain.column(2),
+            plain.column(3),
+        ],
+        names=plain.schema.names,
+    )
+    assert (
+        bytes(batch_csv(encoded))
+        == bytes(batch_csv(plain))
+        == to_csv(pd.DataFrame(plain.to_pydict())).split(b"\n", 1)[1]
+    )
