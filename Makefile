@@ -47,7 +47,7 @@ $(OIDC)/node_modules/.installed: $(OIDC)/package.json $(OIDC)/package-lock.json
 	touch $@
 
 test: install browser system-tools oidc lint ## Lint, then the whole suite (unit, integration against moto, AppTest, headless Chromium)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest tests/unit

@@ -140,7 +140,7 @@ def _q() -> queries.Queries:
 @cached
 def _lake_domains() -> list[str]:
     """Every domain of the lake: what a person's "every domain" is drawn from."""
-    return sorted(set(_q().domains()["domain"].dropna()))
+    return _q().domain_names()
 
 
 def _domains(domain: str | None) -> list[str | None]:

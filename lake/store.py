@@ -121,6 +121,13 @@ class Lake:
                     out.append((urllib.parse.unquote(parts[-3].split("=", 1)[1]), date))
         return sorted(out)
 
+    def domains(self, table: str) -> list[str]:
+        """The domains a partitioned table has folders for: one listing of its top level (no file read)."""
+        sel = pafs.FileSelector(self.path(table), recursive=False, allow_not_found=True)
+        names = (i.base_name for i in self.fs.get_file_info(sel) if i.type == pafs.FileType.Directory)
+        found = (urllib.parse.unquote(n[len("domain=") :]) for n in names if n.startswith("domain="))
+        return sorted(d for d in found if d != NO_DOMAIN)
+
     def read(self, table: str, domain: str | None = None, date: str | None = None) -> pa.Table:
         """One table (or one partition of it) with the exact schema; empty if absent."""
         spec = TABLES[table]

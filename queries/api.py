@@ -293,6 +293,12 @@ class Queries:
         """[domain, state_machines, executions] for every domain seen in state machines or executions."""
         return self._df("domains")
 
+    def domain_names(self) -> list[str]:
+        """The names of `domains()` (its catalogue and executions domains) without reading a file: the
+        catalogue's and the executions partitions' folder names."""
+        known = set(self._machines(None)["domain"].dropna()) | set(self.lake.domains("executions"))
+        return sorted(known)
+
     def state_machines(self, domain: str | None = None) -> pd.DataFrame:
         """State machines (one row each, with its definition), optionally of one domain."""
         return self._df("state_machines", domain=domain)

@@ -35,6 +35,7 @@ def test_lake_info_and_catalogue(q):
         {"domain": "pay", "state_machines": 2, "executions": 14},
     ]
     assert list(q.state_machines("pay")["state_machine_arn"]) == [PAY_A, PAY_B]
+    assert q.domain_names() == list(q.domains()["domain"]) == ["care", "pay"]  # from folder names
 
 
 def test_sla_report_by_domain(q):
@@ -244,7 +245,7 @@ def test_missing_tables_give_empty_results(tmp_path):
     assert q.execution_events(EX + "pay-a:a1").empty
     assert q.collection_health().empty
     empty = queries.connect(str(tmp_path / "nothing"))
-    assert empty.lake_info()["source"] is None and empty.domains().empty
+    assert empty.lake_info()["source"] is None and empty.domains().empty and empty.domain_names() == []
     assert empty.sla_report(CFG, START, END).empty and empty.triage_list(START, END).empty
 
 
@@ -353,6 +354,7 @@ def test_domain_counts_come_from_file_footers_with_the_domain_decoded(tmp_path):
         {"domain": "Customer Care/EU+x", "state_machines": 0, "executions": 3},
         {"domain": "pay 100%", "state_machines": 0, "executions": 1},
     ]
+    assert q.domain_names() == ["Customer Care/EU+x", "pay 100%"]  # the folders' names, unquoted
     assert q.lake_info()["executions"] == 4 and q.lake_info()["domains"] == 2
     q.close()
 
