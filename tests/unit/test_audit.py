@@ -309,3 +309,31 @@ def test_row_count_ignores_line_breaks_inside_quoted_cells():
         chunks = [data[i : i + size] for i in range(0, len(data), size)]
         sha, rows, header = scan_csv(iter(chunks))
         assert (rows, header) == (3, b"h1,h2\n") and sha == hashlib.sha256(data).hexdigest()
+
+
+def test_exports_of_one_series_at_once_take_turns_on_its_chain(lake, tmp_path, key, monkeypatch):
+    """Four daily exports of one domain at once (a catch-up beside the schedule), each slow between
+    reading the chain and writing its link: each becomes its own link, one after another, and the chain
+    verifies; none forks it."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from queries.audit import job
+
+    def slow_links(*a, **kw):  # the chain as read, then time for another export to read it too
+        found = links(*a, **kw)
+        time.sleep(0.3)
+        return found
+
+    links = job.links
+    monkeypatch.setattr(job, "links", slow_links)
+    out = tmp_path / "audit"
+    argv = ["--period", "yesterday", "--signing-key", str(key[0])]
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(
+            pool.map(lambda d: export(lake, out, *argv, "--at", f"2025-01-0{d}T06:00Z"), (2, 3, 4, 5))
+        )
+    assert codes == [0] * 4
+    manifests = [json.loads(m.read_text()) for m in (out / "pay").glob(f"*{MANIFEST}")]
+    assert sorted(m["sequence"] for m in manifests) == [1, 2, 3, 4]
+    assert verify(out, "--public-key", str(key[1])) == 0
