@@ -68,7 +68,7 @@ def _pwrite_all(fd: int, data: memoryview, at: int) -> None:
 def _write_direct(fd: int, waiting: Waiting) -> None:
     """Write what comes through `waiting` until None to `fd` (opened with O_DIRECT), durably.
 
-    Through the page cache the kernel copies every byte once more and then writes it back, ~1–1.7
+    Through the page cache the kernel copies every byte once more and then writes it back, 0.9–1.7
     CPU-s for a 792 MiB export, as much as rendering it; here the disk reads the bytes straight from
     a few page-aligned buffers (~0.25 CPU-s for the copies into them). The last block is padded, then
     the file is cut to its size."""
