@@ -46,8 +46,9 @@ $(OIDC)/node_modules/.installed: $(OIDC)/package.json $(OIDC)/package-lock.json
 	npm ci --prefix $(OIDC) --no-audit --no-fund --silent
 	touch $@
 
-test: install browser system-tools oidc lint ## Lint, then the whole suite (unit, integration against moto, AppTest, headless Chromium)
-	$(BIN)/python -m pytest --durations=20
+# Two workers, each taking whole test files (module fixtures such as the demo lakes are built once per file).
+test: install browser system-tools oidc lint ## Lint, then the whole suite in parallel (unit, integration against moto, AppTest, headless Chromium)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest tests/unit

@@ -39,6 +39,7 @@ from collectors.simulate.truth import ground_truth
 from collectors.simulate.walker import Walker
 from collectors.stepfunctions import fetch as sf
 from collectors.stepfunctions.collect import SOURCE as HISTORIES
+from lake.schema import EXECUTIONS, STATE_RUNS
 from lake.store import Lake
 from lake.tables import TABLES, to_table
 
@@ -450,7 +451,10 @@ def _build_day(day_ms: int) -> dict[str, Any]:
     w = _WORLD
     assert w is not None
     day = w.draw_day(day_ms)
-    ex, runs, evs, running = w.rows_for_day(day)
+    if len(day["m"]):
+        ex, runs, evs, running = w.rows_for_day(day)
+    else:  # nothing started that day (the first, partial day of a demo that ends early in its day)
+        ex, runs, evs, running = EXECUTIONS.empty_table(), STATE_RUNS.empty_table(), None, 0
     ex, runs, evs, running, missed = _collection_gap(w.plan.gap, ex, runs, evs, running)
     if evs is not None and len(evs):
         w.lake.write_partitioned("events", evs)

@@ -131,6 +131,8 @@ def draw_times(
     timeout_ms: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Event times (ms) of every execution, flattened, and each execution's offset into them."""
+    if not len(tix):  # a day without executions (the first, partial day of a demo ending early in it)
+        return np.zeros(0, np.int64), np.zeros(1, np.int64)
     n_ev = np.array([t.n_events for t in tmpls], np.int64)
     counts = n_ev[tix]
     base = np.zeros(len(tix) + 1, np.int64)

@@ -410,7 +410,8 @@ def test_flows_graph_counts_caught_errors(on_demo: None, demo_lake: Path) -> Non
     import duckdb
 
     start, end = data.period_window(Filters(period="7d"))
-    name, domain, state, caught = duckdb.execute(
+    con = duckdb.connect()  # its own: fetchone leaves the rest of a result pending on the connection
+    name, domain, state, caught = con.execute(
         """SELECT m.name, m.domain, r.state_name, count(*) AS n
            FROM read_parquet($runs, hive_partitioning = true) r
            JOIN read_parquet($machines) m USING (state_machine_arn)

@@ -592,3 +592,15 @@ def test_every_gauge_has_a_datapoint_in_each_period_and_its_limit(lake_dir: str)
     # the most open at once never exceeds the executions of the Region the lake holds
     most = per[("us-east-1", "OpenExecutionCount", 60)][2]
     assert most <= s_executions(lake_dir)
+
+
+def test_a_first_day_that_draws_no_execution_builds(tmp_path) -> None:
+    """A demo ending at 19:00 starts at 19:00 two days before: with this seed its first, five-hour day
+    draws no execution at all, and the build goes on with the days that do."""
+    path = str(tmp_path / "lake")
+    build_demo(path, days=2, executions=300, seed=5, events="none", end=datetime(2026, 12, 1, 19, tzinfo=UTC))
+    days = [d for _, d in Lake(path).partitions("executions")]
+    assert "2026-11-29" not in days and {"2026-11-30", "2026-12-01"} <= set(days)
+    glob = Lake(path).table_glob("executions")
+    ((first,),) = duckdb.connect().execute(f"SELECT min(start_time) FROM read_parquet('{glob}')").fetchall()  # noqa: S608
+    assert first >= datetime(2026, 11, 30, tzinfo=UTC)
