@@ -30,7 +30,7 @@ WRITE_QUEUE = 2
 DIRECT_BLOCK = 4096
 DIRECT_CHUNK = 4 << 20
 DIRECT_BUFFERS = 4
-# Without O_DIRECT (tmpfs, some network filesystems): bytes after which the kernel is asked to start
+# On a filesystem that refuses O_DIRECT: bytes after which the kernel is asked to start
 # writing them (see _start_writeback).
 WRITEBACK_BYTES = 32 << 20
 
