@@ -182,7 +182,7 @@ class Destination:
                 if self.local:
                     os.makedirs(self.path(folder), exist_ok=True)
                     fd = _open_direct(self.path(tmp))
-                if self.local and fd is not None:
+                if fd is not None:
                     stack.callback(os.close, fd)
                     write: Callable[[], None] = partial(_write_direct, fd, waiting)
                 else:
